@@ -1,0 +1,49 @@
+# The course in two commands: `make book` builds it, `make test` checks everything.
+# Both create .venv on first use (needs only python3 and make) and reuse it afterwards.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+READY  := $(VENV)/.ready
+NOTEBOOKS := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
+
+.PHONY: book test lab notebooks bench chromium clean
+
+$(READY): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@touch $(READY)
+
+book: $(READY)
+	$(BIN)/jupyter-book build . --warningiserror --keep-going --quiet
+	@echo "The book: $(CURDIR)/_build/html/index.html"
+
+test: $(READY) chromium
+	$(BIN)/python -m pytest tests book --nbval --nbval-current-env \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -q
+
+# The browser test needs Debian's chromium. As root (CI) install it; otherwise say how.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else \
+			echo "chromium is missing: the browser test will be skipped. Install it with: sudo apt-get install chromium"; \
+		fi; \
+	fi
+
+lab: $(READY)
+	$(BIN)/jupyter lab book
+
+# Re-run every notebook in place from a fresh kernel (outputs are committed; nbval checks them).
+notebooks: $(READY)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+		--ExecutePreprocessor.timeout=600 --ExecutePreprocessor.kernel_name=python3 \
+		--NotebookClient.store_widget_state=False $(NOTEBOOKS)
+
+bench: $(READY)
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf _build

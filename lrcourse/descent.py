@@ -1,0 +1,118 @@
+"""Run one optimizer on one objective for many learning rates at once.
+
+The trick is numpy broadcasting: the parameters get a leading α axis, shape (n_α, dim),
+and the learning rate is an array of shape (n_α, 1), so one ``optimizer.step`` call
+moves every trajectory. A per-α Python loop does the same work one α at a time.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from lrcourse import _checks, optim
+from lrcourse.objectives import Objective
+
+BLOWUP = 1e6  # a trajectory has diverged once ‖w‖ > BLOWUP · max(‖w₀‖, 1)
+
+
+class Runs(NamedTuple):
+    """Trajectories of one optimizer on one objective, one per learning rate.
+
+    path[t, i] is w after t steps at lrs[i]; loss[t, i] = f(path[t, i]). Once run i has
+    diverged (non-finite, or ‖w‖ beyond BLOWUP times the start) it is frozen: its later
+    entries are NaN and diverged_at[i] is the step where it happened (−1 if never).
+    """
+
+    lrs: np.ndarray
+    path: np.ndarray
+    loss: np.ndarray
+    diverged: np.ndarray
+    diverged_at: np.ndarray
+
+    def steps_to(self, tol: float, min_value: float = 0.0) -> np.ndarray:
+        """First step where f(w) − min_value ≤ tol, per α (−1 where it never gets there)."""
+        below = (self.loss - min_value) <= tol
+        return np.where(below.any(axis=0), below.argmax(axis=0), -1)
+
+    def final(self) -> np.ndarray:
+        """The last parameters of each run (NaN rows for diverged runs)."""
+        return self.path[-1]
+
+
+def run(objective: Objective, w0, lrs, steps: int,
+        optimizer: Callable[..., optim.Optimizer] = optim.sgd) -> Runs:
+    """Apply ``optimizer(lr)`` to ``objective`` from ``w0`` for ``steps`` steps, for every lr in ``lrs``.
+
+    ``optimizer`` is a factory called once with the column of learning rates, e.g.
+    ``optim.sgd`` or ``functools.partial(optim.adam, betas=(0.9, 0.99))``.
+    """
+    steps = _checks.positive_int(steps, "steps")
+    lrs = np.atleast_1d(np.asarray(lrs, dtype=float))
+    if lrs.ndim != 1:
+        raise ValueError(f"Invalid lrs value: shape {lrs.shape} (expected a 1-D sequence)")
+    _checks.nonnegative(lrs, "learning rate")
+    w0 = np.asarray(w0, dtype=float).reshape(-1)
+    if w0.size != objective.dim:
+        raise ValueError(f"Invalid w0 value: {w0.tolist()} (expected {objective.dim} coordinates)")
+
+    n = lrs.size
+    opt = optimizer(lrs[:, None])
+    w = np.broadcast_to(w0, (n, w0.size)).copy()
+    state = opt.init(w)
+    limit = BLOWUP * max(np.linalg.norm(w0), 1.0)
+
+    path = np.full((steps + 1, n, w0.size), np.nan)
+    loss = np.full((steps + 1, n), np.nan)
+    path[0], loss[0] = w, objective.value(w)
+    alive = np.ones(n, dtype=bool)
+    diverged_at = np.full(n, -1)
+    with np.errstate(all="ignore"):  # frozen runs may overflow; they are masked below
+        for t in range(1, steps + 1):
+            w_new, state = opt.step(w, objective.grad(w), state)
+            blew_up = alive & ~(np.isfinite(w_new).all(axis=1) & (np.linalg.norm(w_new, axis=1) <= limit))
+            diverged_at[blew_up] = t
+            alive &= ~blew_up
+            w = np.where(alive[:, None], w_new, w)
+            path[t, alive], loss[t, alive] = w[alive], objective.value(w[alive])
+            if not alive.any():
+                break
+    return Runs(lrs, path, loss, diverged_at >= 0, diverged_at)
+
+
+def measured_rate(distances) -> float | np.ndarray:
+    """The per-step contraction factor, (d_T / d_0)^(1/T), from distances to the minimizer.
+
+    ``distances`` has shape (T + 1,) or (T + 1, n_α).
+    """
+    d = np.asarray(distances, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.exp(np.log(d[-1] / d[0]) / (len(d) - 1))
+
+
+def describe(runs: Runs, i: int, minimizers, tol: float = 1e-3) -> str:
+    """One line saying what run ``i`` did: diverged, crawled, oscillated or converged.
+
+    Diverged means it blew up (see :class:`Runs`) or ended farther from the nearest
+    minimizer than it started. A run oscillates (zig-zags, in several dimensions) when
+    consecutive steps point against each other: Δw_t · Δw_(t+1) < 0.
+    """
+    if runs.diverged[i]:
+        return f"diverges (blows up at step {runs.diverged_at[i]})"
+    path = runs.path[:, i]
+    minimizers = np.atleast_2d(np.asarray(minimizers, dtype=float))
+    nearest = minimizers[np.argmin(np.linalg.norm(minimizers - path[-1], axis=1))]
+    distance = np.linalg.norm(path - nearest, axis=1)
+    steps = len(path) - 1
+    moves = np.diff(path, axis=0)
+    reversals = np.einsum("ij,ij->i", moves[:-1], moves[1:]) < 0
+    if distance[-1] > tol:
+        if distance[-1] > distance[0]:  # moving away, just not yet past the blow-up limit
+            return f"diverges (distance grew from {distance[0]:.2g} to {distance[-1]:.2g} in {steps} steps)"
+        if reversals.sum() > steps // 4:
+            return f"oscillates: still {distance[-1]:.2g} away after {steps} steps"
+        return f"crawls: still {distance[-1]:.2g} away after {steps} steps"
+    arrived = int(np.argmax(distance <= tol))
+    manner = "oscillating" if reversals[:max(arrived - 1, 0)].any() else "smoothly"
+    return f"converges {manner} (within {tol:g} at step {arrived})"

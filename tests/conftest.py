@@ -1,0 +1,23 @@
+"""Shared fixtures: the book is built once per test session, with warnings as errors."""
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def built_book():
+    """Build the book like `make book` does and return the HTML folder; fail on any warning."""
+    jupyter_book = pathlib.Path(sys.executable).with_name("jupyter-book")
+    result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--warningiserror", "--keep-going"],
+                            capture_output=True, text=True, cwd=ROOT)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"the book build failed:\n{output[-6000:]}"
+    warnings = [line for line in output.splitlines() if "WARNING" in line]
+    assert not warnings, "the book build warned:\n" + "\n".join(warnings)
+    return HTML

@@ -1,0 +1,134 @@
+"""The figures of chapter 2: where runs end (double well), the rate curve, the eigen-coordinates."""
+
+import json
+import re
+
+import numpy as np
+import pytest
+
+from lrcourse import descent, figures, objectives, theory
+
+WELL = objectives.double_well(0.3)
+BOWL = objectives.quadratic((1.0, 10.0), angle=np.pi / 6)
+
+
+def _figure_json(html):
+    match = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*\}),\s*\{\"responsive\"", html, re.S)
+    assert match, "the HTML does not call Plotly.newPlot as expected"
+    return json.loads(match.group(1)), json.loads(match.group(2))
+
+
+# -- landing -----------------------------------------------------------------------------
+
+def test_landing_codes_each_minimum_then_not_settled_then_diverged():
+    minimizers = WELL.minimizers  # global first
+    final = np.array([minimizers[0] + 1e-4, minimizers[1] - 1e-4, [0.0], [np.nan]])
+    assert figures.landing(final, minimizers).tolist() == [0, 1, 2, 3]
+    # tol decides what counts as arrived
+    assert figures.landing(minimizers[1:] + 0.01, minimizers, tol=1e-3).tolist() == [2]
+    assert figures.landing(minimizers[1:] + 0.01, minimizers, tol=0.1).tolist() == [1]
+
+
+def test_landing_labels_name_the_global_minimum_by_value():
+    labels = figures.landing_labels(WELL)
+    assert labels == ["global minimum (w = −1.04)", "local minimum (w = 0.96)", "not settled", "diverged"]
+    mirrored = objectives.double_well(-0.3)  # now the right valley is the deeper one
+    assert figures.landing_labels(mirrored)[0] == "global minimum (w = 1.04)"
+
+
+def test_final_positions_match_descent_run_start_by_start():
+    starts, lrs = np.array([-1.7, 0.3, 1.8]), np.array([0.01, 0.1, 0.2, 0.4])
+    final = figures.final_positions(WELL, starts, lrs, steps=150)
+    assert final.shape == (3, 4, 1)
+    for i, start in enumerate(starts):
+        alone = descent.run(WELL, [start], lrs, steps=150)
+        np.testing.assert_allclose(final[i], alone.final(), rtol=1e-12, atol=1e-12)  # NaN == NaN too
+    assert np.isnan(final[[0, 2], -1]).all()  # α = 0.4 blows up from the far starts...
+    assert np.isfinite(final[1, -1]).all()     # ...but from 0.3 it bounces without diverging
+
+
+def test_small_steps_end_in_the_minimum_of_the_starting_valley():
+    starts = np.linspace(-2, 2, 41)
+    barrier = np.sort(np.roots([4, 0, -4, 0.3]).real)[1]
+    ends = figures.landing(figures.final_positions(WELL, starts, [0.02], steps=800), WELL.minimizers)[:, 0]
+    away = np.abs(starts - barrier) > 0.05  # right on the barrier, 800 small steps may not be enough
+    assert np.array_equal(ends[away], np.where(starts < barrier, 0, 1)[away])
+
+
+def test_final_positions_rejects_bad_input():
+    with pytest.raises(ValueError, match="dimension 2"):
+        figures.final_positions(BOWL, [0.0], [0.1], steps=5)
+    with pytest.raises(ValueError, match="Invalid learning rate"):
+        figures.final_positions(WELL, [0.0], [-0.1], steps=5)
+    with pytest.raises(ValueError, match="Invalid steps value: 0"):
+        figures.final_positions(WELL, [0.0], [0.1], steps=0)
+
+
+def test_basin_map_draws_the_landing_codes_and_the_curvature_limits():
+    starts, lrs = np.linspace(-2, 2, 21), np.geomspace(0.01, 0.35, 20)
+    fig = figures.basin_map(WELL, starts, lrs, steps=200)
+    heatmap = fig.data[0]
+    expected = figures.landing(figures.final_positions(WELL, starts, lrs, 200), WELL.minimizers)
+    assert np.array_equal(np.asarray(heatmap.z), expected)
+    np.testing.assert_allclose(heatmap.x, np.log10(lrs))
+    legend = [t.name for t in fig.data[1:]]
+    assert legend == figures.landing_labels(WELL)
+    # one dotted line at 2/f''(w*) per minimum, f'' = 12 w² − 4 for this well
+    dotted = sorted(s.x0 for s in fig.layout.shapes if s.line.dash == "dot")
+    expected_x = sorted(np.log10(2 / (12 * WELL.minimizers[:, 0] ** 2 - 4)))
+    np.testing.assert_allclose(dotted, expected_x, atol=1e-6)
+    data, _ = _figure_json(figures.show(fig, "basin")._repr_html_())
+    assert data[0]["type"] == "heatmap"
+
+
+@pytest.mark.parametrize("bad", [dict(lrs=[0.1]), dict(lrs=[0.2, 0.1]), dict(starts=[0.0]), dict(lrs=[0.0, 0.1])])
+def test_basin_map_rejects_bad_grids(bad):
+    args = dict(starts=[-1.0, 1.0], lrs=[0.05, 0.1]) | bad
+    with pytest.raises(ValueError, match="Invalid"):
+        figures.basin_map(WELL, args["starts"], args["lrs"], steps=5)
+
+
+# -- the quadratic -----------------------------------------------------------------------
+
+def test_rate_curve_draws_the_theory_and_the_measured_points():
+    lrs, measured = np.array([0.05, 0.1]), np.array([0.95, 0.9])
+    fig = figures.rate_curve(10.0, 1.0, lrs, measured)
+    by_name = {t.name: t for t in fig.data}
+    predicted = by_name["predicted rate"]
+    np.testing.assert_allclose(predicted.y, theory.rate(np.asarray(predicted.x), 10.0, 1.0))
+    assert max(predicted.x) > theory.critical_lr(10.0)  # the curve shows the divergent side
+    np.testing.assert_array_equal(by_name["measured rate"].x, lrs)
+    np.testing.assert_array_equal(by_name["measured rate"].y, measured)
+    verticals = sorted(s.x0 for s in fig.layout.shapes if s.line.dash == "dot")
+    np.testing.assert_allclose(verticals, [2 / 11, 0.2])
+    assert "measured rate" not in {t.name for t in figures.rate_curve(10.0, 1.0).data}
+
+
+def test_eigen_explorer_coordinates_shrink_by_one_minus_alpha_lambda():
+    lrs = np.geomspace(0.004, 0.24, 41)
+    explorer = figures.eigen_explorer(BOWL, [-2.0, 1.5], lrs, steps=12, value=0.17)
+    lr = 0.17
+    traces = explorer.traces(lr)
+    assert [t["name"] for t in traces] == ["λ = 1", "λ = 10"]
+    for trace, lam in zip(traces, (1.0, 10.0)):
+        c = np.asarray(trace["y"])
+        assert c[0] > 0  # every coordinate starts positive
+        np.testing.assert_allclose(c[1:] / c[:-1], 1 - lr * lam, rtol=1e-9)
+    assert "+0.83 for λ = 1" in explorer.title(lr) and "-0.70 for λ = 10" in explorer.title(lr)
+    _, layout = _figure_json(explorer.to_html())
+    assert len(layout["sliders"][0]["steps"]) == 41
+
+
+def test_eigen_explorer_needs_a_quadratic():
+    with pytest.raises(ValueError, match="not a quadratic"):
+        figures.eigen_explorer(objectives.rosenbrock(), [0.0, 0.0], [0.01, 0.02])
+
+
+def test_trajectory_explorer_can_name_the_minimum_it_ends_in():
+    lrs = np.geomspace(0.01, 0.3, 41)
+    named = figures.trajectory_explorer(WELL, [1.8], lrs, steps=60, name_minimum=True)
+    plain = figures.trajectory_explorer(WELL, [1.8], lrs, steps=60)
+    assert named.title(0.05).endswith("<br>ends in the local minimum")   # small step: stays in its valley
+    assert named.title(0.12).endswith("<br>ends in the global minimum")  # the first step jumps the barrier
+    assert "minimum" not in plain.title(0.05)
+    assert named.title(0.3).startswith("α = 0.3:<br>diverges") and "ends in" not in named.title(0.3)
