@@ -297,3 +297,119 @@ def eigen_explorer(objective: Objective, w0, lrs, *, steps: int = 40, value: flo
         return f"α = {lr:.3g}: each c_λ × (1 − αλ) per step<br>{factors}"  # two lines: fits a phone
 
     return Explorer(fig, traces, lrs, value=value, title=title)
+
+
+# -- figures of training sweeps (case studies) ------------------------------------------
+
+DIVERGED_COLOR = "#d62728"
+
+
+def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing mean over ``window`` points (shorter at the start), so curves keep their length."""
+    if window <= 1 or len(values) == 0:
+        return values
+    cumsum = np.cumsum(np.insert(values, 0, 0.0))
+    counts = np.minimum(np.arange(1, len(values) + 1), window)
+    return (cumsum[1:] - cumsum[np.maximum(np.arange(1, len(values) + 1) - window, 0)]) / counts
+
+
+def _curve(history, quantity: str, smooth: int):
+    if quantity == "loss":
+        y = np.asarray(history.loss, dtype=float)
+        return np.arange(len(y)), _moving_average(y, smooth)
+    y = np.asarray(history.metric, dtype=float)
+    x = np.asarray(history.metric_epochs if len(history.metric_epochs) else history.metric_steps, dtype=float)
+    return x, y
+
+
+def _summary_line(sweep, i: int, lr: float) -> str:
+    s = sweep.summary()
+    n = len(sweep.seeds)
+    text = f"α = {lr:.3g}: final {sweep.metric_name} {s['mean'][i]:.3g} ± {s['std'][i]:.2g} ({n} seeds)"
+    if s["diverged"][i]:
+        steps = sorted(h.diverged_at for h in sweep.grid[i] if h.diverged)
+        text += f"<br>diverged in {s['diverged'][i]}/{n} runs, at step {', '.join(map(str, steps))}"
+    return text
+
+
+def sweep_explorer(sweep, *, quantity: str = "loss", smooth: int = 1, log_y: bool = False,
+                   value: float | None = None) -> Explorer:
+    """A slider over the α values of a sweep: one curve per seed, diverged runs cut and marked.
+
+    ``quantity`` is ``"loss"`` (training loss per step, averaged over ``smooth`` steps) or
+    ``"metric"`` (the evaluations). A run that diverged ends at the step where it did, with
+    a red ✕ there (drawn at the top of the plot when its value is off the chart).
+    """
+    if quantity not in ("loss", "metric"):
+        raise ValueError(f"Invalid quantity: {quantity!r} (expected 'loss' or 'metric')")
+    if smooth < 1:
+        raise ValueError(f"Invalid smooth value: {smooth!r} (expected a window of at least 1 step)")
+    lrs = np.asarray(sweep.lrs, dtype=float)
+    order = np.argsort(lrs)
+    grid = sweep.grid
+    curves = {float(lrs[i]): [_curve(h, quantity, smooth) for h in grid[i]] for i in order}
+    # a fixed y-range from the runs that did not diverge, so the slider compares like with like
+    finite = np.concatenate([y[np.isfinite(y)] for i in order for (h, (_, y)) in zip(grid[i], curves[float(lrs[i])])
+                             if not h.diverged] or [np.array([0.0, 1.0])])
+    if log_y:
+        finite = finite[finite > 0]
+        lo, hi = np.log10(finite.min()), np.log10(finite.max())
+        y_range = [lo - 0.05 * (hi - lo), hi + 0.1 * (hi - lo)]
+        top = 10 ** y_range[1]
+    else:
+        lo, hi = min(finite.min(), 0.0), finite.max()
+        y_range = [lo, hi + 0.1 * (hi - lo)]
+        top = y_range[1]
+    x_max = max(x[-1] for c in curves.values() for x, _ in c if len(x))
+    label = "training loss" if quantity == "loss" else sweep.metric_name
+    fig = go.Figure()
+    fig.update_layout(xaxis=dict(title="step" if quantity == "loss" else "epoch", range=[0, x_max]),
+                      yaxis=dict(title=label + (f" (mean of {smooth} steps)" if smooth > 1 else ""),
+                                 range=y_range, type="log" if log_y else "linear"),
+                      template="plotly_white", margin=dict(l=60, r=20, t=85, b=40), title_font_size=15,
+                      legend=dict(orientation="h", y=-0.2))
+    index = {float(lrs[i]): i for i in order}
+
+    def traces(lr):
+        i = index[float(lr)]
+        out, cross_x, cross_y = [], [], []
+        for j, (h, (x, y)) in enumerate(zip(grid[i], curves[float(lr)])):
+            y = np.where(np.isfinite(y), y, np.nan)
+            out.append(dict(x=x, y=y, mode="lines+markers" if quantity == "metric" else "lines",
+                            name=f"seed {sweep.seeds[j]}", line=dict(color=CURVE_COLORS[j % len(CURVE_COLORS)])))
+            if h.diverged and len(x):
+                last = y[-1] if np.isfinite(y[-1]) else np.inf
+                cross_x.append(x[-1])
+                cross_y.append(min(last, top))
+        out.append(dict(x=np.asarray(cross_x, dtype=float), y=np.asarray(cross_y, dtype=float), mode="markers",
+                        name="diverged", marker=dict(symbol="x", size=13, color=DIVERGED_COLOR)))
+        return out
+
+    return Explorer(fig, traces, lrs[order], value=value if value is not None else float(sweep.best()),
+                    title=lambda lr: _summary_line(sweep, index[float(lr)], lr), grid_only=True)
+
+
+def final_metric_figure(sweep, *, div_id: str, log_y: bool = False, title: str | None = None) -> StaticFigure:
+    """The final metric against α (log scale): every seed a dot, the mean ± std a line; diverged runs ✕."""
+    lrs = np.asarray(sweep.lrs, dtype=float)
+    s = sweep.summary()
+    finals, diverged = sweep.finals, sweep.diverged
+    ok = np.isfinite(finals)
+    y_fill = (np.nanmin(finals[ok]) if sweep.maximize else np.nanmax(finals[ok])) if ok.any() else 0.0
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=lrs, y=s["mean"], error_y=dict(type="data", array=s["std"], visible=True),
+                             mode="lines+markers", name="mean ± std over seeds", line=dict(color=CURVE_COLORS[0])))
+    for j, seed in enumerate(sweep.seeds):
+        keep = ~diverged[:, j]
+        fig.add_trace(go.Scatter(x=lrs[keep], y=finals[keep, j], mode="markers", name=f"seed {seed}",
+                                 marker=dict(size=7, opacity=0.6, color=CURVE_COLORS[(j + 1) % len(CURVE_COLORS)])))
+    rows, cols = np.nonzero(diverged)
+    fig.add_trace(go.Scatter(x=lrs[rows], y=np.where(ok[rows, cols], finals[rows, cols], y_fill), mode="markers",
+                             name="diverged (value at the stop)",
+                             marker=dict(symbol="x", size=11, color=DIVERGED_COLOR)))
+    fig.update_layout(title_text=title or f"Final {sweep.metric_name} against the learning rate",
+                      xaxis=dict(title="learning rate α (log scale)", type="log"),
+                      yaxis=dict(title=f"final {sweep.metric_name}", type="log" if log_y else "linear"),
+                      template="plotly_white", margin=dict(l=60, r=20, t=60, b=40),
+                      legend=dict(orientation="h", y=-0.25))
+    return show(fig, div_id)

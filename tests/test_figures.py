@@ -132,3 +132,59 @@ def test_trajectory_explorer_can_name_the_minimum_it_ends_in():
     assert named.title(0.12).endswith("<br>ends in the global minimum")  # the first step jumps the barrier
     assert "minimum" not in plain.title(0.05)
     assert named.title(0.3).startswith("α = 0.3:<br>diverges") and "ends in" not in named.title(0.3)
+
+
+# -- sweep figures ----------------------------------------------------------------------
+
+def _fake_sweep():
+    from lrcourse.engine import History, Sweep
+
+    def history(lr, seed, diverge_at=None):
+        steps = 20 if diverge_at is None else diverge_at + 1
+        loss = 2.0 * np.exp(-lr * np.arange(steps)) + 0.01 * seed
+        if diverge_at is not None:
+            loss[-1] = np.inf
+        metric = np.array([0.1, 0.5 + lr / 10]) if diverge_at is None else np.array([0.1, 0.1])
+        return History(loss=loss, lrs=np.full(steps - (diverge_at is not None), lr), metric=metric,
+                       metric_steps=np.array([10, steps]), metric_epochs=np.array([1.0, 2.0]),
+                       diverged=diverge_at is not None, diverged_at=diverge_at,
+                       diverged_loss=np.inf if diverge_at is not None else None, seconds=0.0,
+                       config={"lr": lr, "seed": seed})
+
+    lrs = np.array([0.01, 0.1, 1.0])
+    histories = {(float(lr), seed): history(lr, seed, 7 if (lr == 1.0 and seed == 1) else None)
+                 for lr in lrs for seed in (0, 1)}
+    return Sweep(lrs=lrs, seeds=(0, 1), histories=histories, seconds=0.0, batched=False,
+                 metric_name="accuracy", maximize=True)
+
+
+def test_sweep_explorer_draws_each_seed_and_marks_divergence():
+    sweep = _fake_sweep()
+    explorer = figures.sweep_explorer(sweep, smooth=1)
+    seed0, seed1, crosses = explorer.traces(1.0)
+    np.testing.assert_allclose(seed0["y"], sweep[1.0, 0].loss)
+    assert len(seed1["x"]) == 8 and np.isnan(seed1["y"][-1])  # cut at the divergence, inf not drawn
+    assert list(crosses["x"]) == [7.0] and np.isfinite(crosses["y"]).all()
+    assert "diverged in 1/2 runs, at step 7" in explorer.title(1.0)
+    assert len(explorer.traces(0.1)[-1]["x"]) == 0
+    assert explorer.grid_only and list(explorer.values) == [0.01, 0.1, 1.0]
+
+
+def test_sweep_explorer_smooths_and_plots_metrics():
+    sweep = _fake_sweep()
+    smoothed = figures.sweep_explorer(sweep, smooth=4).traces(0.01)[0]["y"]
+    raw = sweep[0.01, 0].loss
+    assert smoothed[0] == raw[0] and smoothed[5] == pytest.approx(raw[2:6].mean())
+    metric = figures.sweep_explorer(sweep, quantity="metric").traces(0.1)[0]
+    assert list(metric["x"]) == [1.0, 2.0] and metric["y"][-1] == pytest.approx(0.51)
+    with pytest.raises(ValueError, match="Invalid quantity: 'accuracy'"):
+        figures.sweep_explorer(sweep, quantity="accuracy")
+
+
+def test_final_metric_figure_shows_mean_seeds_and_diverged_runs():
+    sweep = _fake_sweep()
+    fig = figures.final_metric_figure(sweep, div_id="fake-final").figure
+    mean, seed0, seed1, diverged = fig.data
+    np.testing.assert_allclose(mean.y, sweep.summary()["mean"])
+    assert len(seed1.x) == 2 and list(diverged.x) == [1.0]
+    assert 'id="fake-final"' in figures.final_metric_figure(sweep, div_id="fake-final")._repr_html_()

@@ -1,0 +1,22 @@
+"""The torch engine shared by the case studies (CNN, LSTM, RL).
+
+A case study builds a :class:`Problem` for a seed (model, loss, batches, metric);
+the engine trains it:
+
+* :func:`train` — one run at one learning rate (or schedule) with any
+  ``torch.optim`` optimizer by name, divergence detection, gradient clipping,
+  a ``tqdm`` progress bar, timing and seeding; returns a :class:`History`;
+* :func:`sweep` — many runs over α × seeds, batched across α with
+  ``torch.func.vmap`` where the model allows it; returns a :class:`Sweep`;
+* :func:`repeatable` — the seeding and thread settings that make runs repeatable.
+
+This layer imports torch, numpy and tqdm; never matplotlib, plotly or ipywidgets.
+"""
+
+from lrcourse.engine.batched import sweep
+from lrcourse.engine.history import History, Sweep
+from lrcourse.engine.loop import DIVERGENCE_FACTOR, Problem, repeatable, train
+from lrcourse.engine.optimizers import OPTIMIZERS, optimizer_class
+
+__all__ = ["Problem", "History", "Sweep", "train", "sweep", "repeatable", "OPTIMIZERS", "optimizer_class",
+           "DIVERGENCE_FACTOR"]

@@ -1,0 +1,304 @@
+"""The training loop: one run of a case study at one learning rate.
+
+A case study describes its training as a :class:`Problem` (model, loss, batches,
+metric); :func:`train` does everything else once for all of them: the optimizer
+from ``torch.optim`` by name, the schedule, gradient clipping, divergence
+detection, evaluation, progress bar, timing and seeding.
+
+Each optimizer step ``k`` (k = 0, 1, …) does
+
+    loss_k = problem.loss(model, next(batches))        # stop if it diverged
+    g = ∇ loss_k                                       # stop if not finite
+    g ← g · min(1, clip_norm / (‖g‖ + 1e-6))           # when clip_norm is set
+    θ ← optimizer step with α_k = schedule(k)          # or the constant lr
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
+import torch
+
+from lrcourse import _checks
+from lrcourse.engine.history import History
+from lrcourse.engine.optimizers import hyperparameters, optimizer_class
+
+DIVERGENCE_FACTOR = 10.0
+"""A run diverges when its loss is not finite or exceeds
+``DIVERGENCE_FACTOR × max(|initial loss|, problem.loss_floor)``."""
+
+
+@dataclass
+class Problem:
+    """What a case study hands to the engine for one seed.
+
+    ``loss(forward, batch)`` returns the scalar training loss of one batch,
+    where ``forward`` is the model (called like the model). ``batches`` yields
+    one batch per optimizer step, at least ``steps`` of them.
+    ``evaluate(forward)`` returns the metric as a 0-d tensor; it runs
+    after every ``eval_every`` steps (default: each epoch, or only at the end),
+    always at the end, and where a run diverged.
+
+    ``loss_floor`` sets the divergence threshold for losses that start near 0;
+    use ln(number of classes) for cross-entropy (the loss of a uniform guess).
+
+    ``batchable`` promises that ``loss`` and ``evaluate`` are pure functions of
+    ``forward`` and the batch (no ``.item()``, no state kept between calls, no
+    randomness): a sweep may then run many learning rates at once under
+    ``torch.func.vmap``, with ``forward`` calling the model on stacked weights.
+    Every source of randomness in ``batches`` must be a generator created by the
+    case for this seed, not the global one. Cases that carry state across
+    batches (an LSTM's hidden state) or act in an environment (RL) set it False.
+
+    The shape fits the other case studies too: an LSTM's ``loss`` keeps the
+    hidden state in a closure (detached after each batch: truncated BPTT) and
+    trains with ``clip_norm``; an RL ``loss`` plays a rollout with ``forward`` as
+    the policy and returns the policy-gradient loss, its ``batches`` being just
+    ``itertools.count()``, and ``evaluate`` the mean return.
+    """
+
+    model: torch.nn.Module
+    loss: Callable[[Callable, Any], torch.Tensor]
+    batches: Iterable
+    steps: int
+    evaluate: Callable[[Callable], Any] | None = None
+    eval_every: int | None = None
+    steps_per_epoch: int | None = None
+    loss_floor: float = 0.0
+    metric_name: str = "metric"
+    maximize: bool = True
+    batchable: bool = True
+    config: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.steps = _checks.positive_int(self.steps, "steps")
+        if self.steps_per_epoch is not None:
+            self.steps_per_epoch = _checks.positive_int(self.steps_per_epoch, "steps_per_epoch")
+        if self.eval_every is None:
+            self.eval_every = self.steps_per_epoch or self.steps
+        self.eval_every = _checks.positive_int(self.eval_every, "eval_every")
+
+    def evaluates_after(self, steps_taken: int) -> bool:
+        return steps_taken % self.eval_every == 0 or steps_taken == self.steps
+
+    def epoch(self, steps_taken: int) -> float:
+        return steps_taken / self.steps_per_epoch if self.steps_per_epoch else math.nan
+
+
+@contextlib.contextmanager
+def repeatable(seed: int, threads: int | None = 1):
+    """Seed ``random``, ``numpy`` and ``torch`` with ``seed`` and run torch on ``threads``
+    CPU threads (``None``: leave as is); on exit, restore the generators and the
+    thread count. The same seed then gives bit-identical runs on one machine."""
+    seed = check_seed(seed)
+    py_state, np_state = random.getstate(), np.random.get_state()
+    old_threads = torch.get_num_threads()
+    with torch.random.fork_rng(devices=[]):
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+        if threads is not None:
+            torch.set_num_threads(_checks.positive_int(threads, "threads"))
+        try:
+            yield
+        finally:
+            torch.set_num_threads(old_threads)
+            random.setstate(py_state)
+            np.random.set_state(np_state)
+
+
+def check_seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
+        raise ValueError(f"Invalid seed: {seed!r} (expected an integer in [0, 2**32))")
+    return int(seed)
+
+
+def check_lr(lr) -> float:
+    if lr is None:
+        raise ValueError("Invalid learning rate: None (give lr, or a schedule)")
+    return float(_checks.positive(lr, "learning rate"))
+
+
+def check_clip_norm(clip_norm):
+    return None if clip_norm is None else float(_checks.positive(clip_norm, "clip_norm value"))
+
+
+def check_lr_or_schedule(lr, schedule) -> None:
+    """Exactly one of a learning rate ``lr`` and a ``schedule`` (a callable step -> lr)."""
+    if schedule is None:
+        check_lr(lr)
+    elif lr is not None:
+        raise ValueError(f"Invalid learning rate: {lr!r} together with a schedule "
+                         "(the schedule sets α at every step: pass lr=None)")
+    elif not callable(schedule):
+        raise ValueError(f"Invalid schedule: {schedule!r} (expected a callable step -> lr)")
+
+
+def lr_plan(lr, schedule, steps: int) -> np.ndarray:
+    """α_k for k = 0 … steps−1: ``schedule(k)`` when a schedule is given, else ``lr``.
+
+    Every α_k must be a finite number ≥ 0.
+    """
+    check_lr_or_schedule(lr, schedule)
+    if schedule is None:
+        return np.full(steps, float(lr))
+    plan = np.empty(steps)
+    for k in range(steps):
+        value = schedule(k)
+        if isinstance(value, torch.Tensor) and value.ndim == 0:
+            value = value.item()
+        array = np.asarray(value, dtype=object if value is None else None)
+        if isinstance(value, bool) or array.ndim != 0 or array.dtype.kind not in "iuf":
+            raise ValueError(f"Invalid learning rate from the schedule at step {k}: {value!r}")
+        value = float(value)
+        if not math.isfinite(value) or value < 0:
+            raise ValueError(f"Invalid learning rate from the schedule at step {k}: {value}")
+        plan[k] = value
+    return plan
+
+
+def divergence_threshold(initial_loss: float, loss_floor: float) -> float:
+    return DIVERGENCE_FACTOR * max(abs(initial_loss), loss_floor)
+
+
+def progress_bar(total: int, desc: str | None, enabled: bool, unit: str = "step"):
+    """A ``tqdm.auto`` bar (a widget in Jupyter, text in a terminal), or a silent stand-in."""
+    if not enabled:
+        return _NoBar()
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit=unit, mininterval=0.25)
+
+
+class _NoBar:
+    def update(self, n=1):
+        pass
+
+    def set_postfix_str(self, s, refresh=True):
+        pass
+
+    def close(self):
+        pass
+
+
+def next_batch(batches, step: int):
+    try:
+        return next(batches)
+    except StopIteration:
+        raise ValueError(f"Invalid batches: they ran out after {step} batches "
+                         "(a problem's batches must yield one batch per step)") from None
+
+
+def _as_float(value) -> float:
+    value = value.item() if isinstance(value, torch.Tensor) else value
+    return float(value)
+
+
+def train(make_problem: Callable[[int], Problem], lr=None, *, seed: int = 0, optimizer: str = "sgd",
+          schedule=None, clip_norm=None, progress: bool = False, desc: str | None = None,
+          threads: int | None = 1, **optimizer_kwargs) -> History:
+    """Train ``make_problem(seed)`` with ``torch.optim.<optimizer>`` at learning rate ``lr``.
+
+    ``optimizer`` is a torch.optim name in any case (``"sgd"``, ``"adam"``,
+    ``"adamw"``, ``"rmsprop"``, ``"adagrad"``, …) and ``optimizer_kwargs`` go to it
+    unchanged (``momentum=0.9``, ``betas=(0.9, 0.99)``, ``weight_decay=…``).
+    ``schedule(k) -> α`` sets the learning rate of the k-th step (k from 0) instead
+    of a constant ``lr``. ``clip_norm`` clips the global gradient norm as
+    ``torch.nn.utils.clip_grad_norm_`` does.
+
+    Divergence: the run stops at step k when loss_k is not finite, or when
+    ``loss_k > 10 × max(|loss_0|, problem.loss_floor)``, or when the gradient is
+    not finite; ``diverged_at = k`` and ``diverged_loss = loss_k`` are recorded
+    and the model is evaluated as it is (the diverging step is not applied).
+
+    The problem is built and trained inside :func:`repeatable` (``seed``,
+    ``threads``), so the same seed gives a bit-identical history.
+    """
+    seed = check_seed(seed)
+    check_lr_or_schedule(lr, schedule)
+    cls = optimizer_class(optimizer)
+    clip_norm = check_clip_norm(clip_norm)
+    with repeatable(seed, threads):
+        problem = make_problem(seed)
+        lrs = lr_plan(lr, schedule, problem.steps)
+        opt_kwargs = dict(optimizer_kwargs)
+        hyperparameters(optimizer, float(lrs[0]), **opt_kwargs)        # torch's checks, before any work
+        config = {"lr": None if lr is None else float(lr), "seed": seed, "optimizer": optimizer.lower(),
+                  "optimizer_kwargs": opt_kwargs, "schedule": schedule, "clip_norm": clip_norm,
+                  "steps": problem.steps, "batched": False, "metric_name": problem.metric_name,
+                  "maximize": problem.maximize, **problem.config}
+        return _run(problem, cls, lrs, opt_kwargs, clip_norm, config, progress, desc)
+
+
+def _run(problem: Problem, cls, lrs, opt_kwargs, clip_norm, config, progress, desc) -> History:
+    start = time.perf_counter()
+    model = problem.model
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = cls(params, lr=float(lrs[0]), **opt_kwargs)
+    batches = iter(problem.batches)
+    losses, metric, metric_steps = [], [], []
+    diverged_at = diverged_loss = None
+    threshold = math.inf
+
+    def evaluate(steps_taken):
+        if problem.evaluate is None or (metric_steps and metric_steps[-1] == steps_taken):
+            return
+        model.eval()
+        with torch.no_grad():
+            metric.append(_as_float(problem.evaluate(model)))
+        model.train()
+        metric_steps.append(steps_taken)
+        bar.set_postfix_str(f"loss {losses[-1]:.3g}, {problem.metric_name} {metric[-1]:.4g}")
+
+    bar = progress_bar(problem.steps, desc, progress)
+    model.train()
+    try:
+        for k in range(problem.steps):
+            loss = problem.loss(model, next_batch(batches, k))
+            value = loss.item()
+            losses.append(value)
+            if k == 0:
+                threshold = divergence_threshold(value, problem.loss_floor)
+            if not math.isfinite(value) or value > threshold:
+                diverged_at, diverged_loss = k, value
+                break
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            grads = [p.grad for p in params if p.grad is not None]
+            if clip_norm is not None:
+                grad_norm = torch.nn.utils.clip_grad_norm_(params, clip_norm)
+            else:
+                grad_norm = torch.nn.utils.get_total_norm(grads)
+            if not math.isfinite(grad_norm.item()):
+                diverged_at, diverged_loss = k, value
+                break
+            for group in opt.param_groups:
+                group["lr"] = float(lrs[k])
+            opt.step()
+            bar.update()
+            if problem.evaluates_after(k + 1):
+                evaluate(k + 1)
+        if diverged_at is not None:
+            evaluate(diverged_at)
+            bar.set_postfix_str(f"diverged at step {diverged_at} (loss {diverged_loss:.3g})")
+    finally:
+        bar.close()
+    steps_taken = len(losses) - (diverged_at is not None)
+    return History(
+        loss=np.asarray(losses, dtype=float),
+        lrs=np.asarray(lrs[:steps_taken], dtype=float),
+        metric=np.asarray(metric, dtype=float),
+        metric_steps=np.asarray(metric_steps, dtype=int),
+        metric_epochs=np.asarray([problem.epoch(s) for s in metric_steps], dtype=float),
+        diverged=diverged_at is not None,
+        diverged_at=diverged_at,
+        diverged_loss=diverged_loss,
+        seconds=time.perf_counter() - start,
+        config=config,
+    )
