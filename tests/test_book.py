@@ -38,3 +38,60 @@ def test_no_dead_widgets_in_the_static_pages(built_book):
         html = page.read_text(encoding="utf-8")
         assert "application/vnd.jupyter.widget-view+json" not in html, f"{page.name} has a widget placeholder"
         assert "@jupyter-widgets/html-manager" not in html, f"{page.name} loads the widget manager from a CDN"
+
+
+MAX_PAGE_BYTES = 3 * 2**20
+
+
+def _pages(built_book):
+    return [p for p in built_book.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts]
+
+
+def test_every_page_is_light_enough_for_a_phone(built_book):
+    for page in _pages(built_book):
+        size = page.stat().st_size
+        assert size <= MAX_PAGE_BYTES, f"{page.name} weighs {size / 2**20:.1f} MiB (at most 3 MiB)"
+
+
+def test_every_internal_link_and_image_resolves(built_book):
+    from bs4 import BeautifulSoup
+
+    ids = {}
+
+    def anchors(path):
+        if path not in ids:
+            ids[path] = {tag["id"] for tag in BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+                         .find_all(id=True)}
+        return ids[path]
+
+    checked = 0
+    for page in _pages(built_book):
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        refs = [(a["href"], "link") for a in soup.find_all("a", href=True)]
+        refs += [(img["src"], "image") for img in soup.find_all("img", src=True)]
+        refs += [(s["src"], "script") for s in soup.find_all("script", src=True)]
+        refs += [(l["href"], "stylesheet") for l in soup.find_all("link", href=True) if "stylesheet" in l.get("rel", [])]
+        for ref, kind in refs:
+            if re.match(r"^[a-z]+:", ref) or ref.startswith("//"):
+                continue  # external (http, mailto, ...): not fetched by the static book
+            target, _, fragment = ref.split("?")[0].partition("#")
+            path = (page.parent / target).resolve() if target else page
+            assert path.exists(), f"{page.relative_to(built_book)}: {kind} {ref} does not exist"
+            if fragment and path.suffix == ".html":
+                assert fragment in anchors(path), f"{page.relative_to(built_book)}: {ref} has no #{fragment}"
+            checked += 1
+    assert checked > 50
+
+
+def test_every_figure_says_what_it_shows(built_book):
+    """Images need real alt text; plotly figures need a title (explorers: a title per slider step)."""
+    from bs4 import BeautifulSoup
+
+    for page in _pages(built_book):
+        html = page.read_text(encoding="utf-8")
+        for img in BeautifulSoup(html, "html.parser").find_all("img"):
+            alt = img.get("alt", "").strip()
+            assert alt and not re.search(r"\.(png|jpe?g|svg|gif)$", alt), \
+                f"{page.name}: image {img.get('src')} has no alt text (set it in the cell's metadata)"
+        for layout in re.findall(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*\[.*?\],\s*(\{.*?\})\s*,\s*\{\"responsive\"", html, re.S):
+            assert re.search(r'"title":\{[^}]*"text":"[^"]+', layout), f"{page.name}: a plotly figure has no title"

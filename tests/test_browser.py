@@ -11,11 +11,14 @@ import threading
 
 import pytest
 
+from conftest import HTML
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.browser
+SCREENSHOTS = HTML.parent / "screenshots"  # each chapter's first explorer, before and at 390 px
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +105,15 @@ def test_dragging_every_static_slider_changes_the_figure(browser, site, built_bo
             continue
         context, page, errors, _ = _open(browser, site, path, width)
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=15000)
+        first = True
         for plot in page.query_selector_all(".js-plotly-plot"):
             if not plot.query_selector(".slider-container"):
                 continue
             plot.scroll_into_view_if_needed()
+            if first:  # kept for review, never committed (_build/ is ignored)
+                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+                plot.screenshot(path=str(SCREENSHOTS / f"{path.replace('/', '_')[:-5]}-{width}px.png"))
+                first = False
             before = plot.evaluate(DRAWN)
             active_before = plot.evaluate(ACTIVE)
             grip = plot.query_selector(".slider-grip-rect").bounding_box()
