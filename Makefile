@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 READY  := $(VENV)/.ready
 NOTEBOOKS := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/*' | sort)
 
-.PHONY: book test lab notebooks bench chromium clean
+.PHONY: book test lab notebooks bench chromium clean anki
 
 $(READY): requirements.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ notebooks: $(READY)
 
 bench: $(READY)
 	$(BIN)/python -m benchmarks
+
+# The interview questions as an Anki deck, from book/interview/questions.yml. Its links point
+# to the published book when LRCOURSE_BOOK_URL is set (e.g. https://…/lrcourse/).
+anki: $(READY)
+	$(BIN)/python -m lrcourse.interview _build/lrcourse-interview.apkg
 
 clean:
 	rm -rf _build
