@@ -301,7 +301,7 @@ def eigen_explorer(objective: Objective, w0, lrs, *, steps: int = 40, value: flo
 
 # -- figures of training sweeps (case studies) ------------------------------------------
 
-DIVERGED_COLOR = "#d62728"
+DIVERGED_MARKER_COLOR = "#d62728"  # the ✕ where a training run diverged
 
 
 def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
@@ -382,7 +382,7 @@ def sweep_explorer(sweep, *, quantity: str = "loss", smooth: int = 1, log_y: boo
                 cross_x.append(x[-1])
                 cross_y.append(min(last, top))
         out.append(dict(x=np.asarray(cross_x, dtype=float), y=np.asarray(cross_y, dtype=float), mode="markers",
-                        name="diverged", marker=dict(symbol="x", size=13, color=DIVERGED_COLOR)))
+                        name="diverged", marker=dict(symbol="x", size=13, color=DIVERGED_MARKER_COLOR)))
         return out
 
     return Explorer(fig, traces, lrs[order], value=value if value is not None else float(sweep.best()),
@@ -406,7 +406,7 @@ def final_metric_figure(sweep, *, div_id: str, log_y: bool = False, title: str |
     rows, cols = np.nonzero(diverged)
     fig.add_trace(go.Scatter(x=lrs[rows], y=np.where(ok[rows, cols], finals[rows, cols], y_fill), mode="markers",
                              name="diverged (value at the stop)",
-                             marker=dict(symbol="x", size=11, color=DIVERGED_COLOR)))
+                             marker=dict(symbol="x", size=11, color=DIVERGED_MARKER_COLOR)))
     fig.update_layout(title_text=title or f"Final {sweep.metric_name} against the learning rate",
                       xaxis=dict(title="learning rate α (log scale)", type="log"),
                       yaxis=dict(title=f"final {sweep.metric_name}", type="log" if log_y else "linear"),
