@@ -18,6 +18,7 @@ used by the ``t``-th update. That is the value torch's scheduler puts in
 ``optimizer.param_groups[0]["lr"]`` after ``t`` calls of ``scheduler.step()``, and
 the tests check every schedule against its ``torch.optim.lr_scheduler`` twin.
 Nothing is read back from an optimizer: the same step always gives the same rate.
+:func:`to_torch` drives a torch optimizer with any of these schedules.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ __all__ = [
     "warmup_cosine",
     "one_cycle",
     "cyclic",
+    "to_torch",
 ]
 
 
@@ -391,3 +393,40 @@ def cyclic(base_lr, max_lr, step_size_up, mode="triangular", gamma=1.0) -> Sched
     return _schedule(
         "cyclic", formula, base_lr=base_lr, max_lr=max_lr, step_size_up=step_size_up, mode=mode, gamma=gamma
     )
+
+
+# ------------------------------------------------------------------------ into torch
+
+
+def to_torch(schedule, optimizer):
+    """A torch scheduler that sets every param group's lr to ``schedule(k)`` at step ``k``.
+
+    It is a ``torch.optim.lr_scheduler.LambdaLR`` whose base learning rate is 1, so
+    its multiplier is the rate itself::
+
+        lr_k = base_lr · multiplier(k) = 1 · schedule(k)
+
+    Use it as any torch scheduler, ``scheduler.step()`` after each ``optimizer.step()``:
+    the ``k``-th optimizer step (from 0) then uses ``schedule(k)``. The optimizer's
+    own ``lr`` is ignored, so a schedule that starts at 0 works too. ``schedule`` is
+    any callable ``step -> lr``, usually one of this module's schedules. torch is
+    imported here, not at the top: the schedules themselves need numpy only.
+    """
+    import torch  # only for this bridge; the module stays numpy-only
+
+    if not callable(schedule):
+        raise ValueError(f"Invalid schedule: {schedule!r} (expected a callable step -> lr, "
+                         "e.g. schedules.cosine(0.1, total_steps=1000))")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise ValueError(f"Invalid optimizer: {optimizer!r} (expected a torch.optim.Optimizer)")
+
+    def rate(step):
+        lr = schedule(step)
+        try:
+            return float(nonnegative(lr, "learning rate"))
+        except (TypeError, ValueError):
+            raise ValueError(f"Invalid learning rate: {lr!r} (returned by the schedule at step {step})") from None
+
+    for group in optimizer.param_groups:
+        group["initial_lr"] = 1.0  # LambdaLR's base lr: the multiplier is then the rate itself
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
