@@ -318,8 +318,17 @@ def _curve(history, quantity: str, smooth: int):
         y = np.asarray(history.loss, dtype=float)
         return np.arange(len(y)), _moving_average(y, smooth)
     y = np.asarray(history.metric, dtype=float)
-    x = np.asarray(history.metric_epochs if len(history.metric_epochs) else history.metric_steps, dtype=float)
-    return x, y
+    return (_epochs(history) if _has_epochs(history) else np.asarray(history.metric_steps, dtype=float)), y
+
+
+def _epochs(history) -> np.ndarray:
+    return np.asarray(history.metric_epochs, dtype=float)
+
+
+def _has_epochs(history) -> bool:
+    """Cases without epochs (an RL agent) record NaN epochs: plot those against steps."""
+    epochs = _epochs(history)
+    return len(epochs) > 0 and bool(np.all(np.isfinite(epochs)))
 
 
 def _summary_line(sweep, i: int, lr: float) -> str:
@@ -363,7 +372,8 @@ def sweep_explorer(sweep, *, quantity: str = "loss", smooth: int = 1, log_y: boo
     x_max = max(x[-1] for c in curves.values() for x, _ in c if len(x))
     label = "training loss" if quantity == "loss" else sweep.metric_name
     fig = go.Figure()
-    fig.update_layout(xaxis=dict(title="step" if quantity == "loss" else "epoch", range=[0, x_max]),
+    by_epoch = quantity == "metric" and all(_has_epochs(h) for h in grid.ravel())
+    fig.update_layout(xaxis=dict(title="epoch" if by_epoch else "step", range=[0, x_max]),
                       yaxis=dict(title=label + (f" (mean of {smooth} steps)" if smooth > 1 else ""),
                                  range=y_range, type="log" if log_y else "linear"),
                       template="plotly_white", margin=dict(l=60, r=20, t=85, b=40), title_font_size=15,

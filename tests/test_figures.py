@@ -1,5 +1,6 @@
 """The figures of chapter 2: where runs end (double well), the rate curve, the eigen-coordinates."""
 
+import dataclasses
 import json
 import re
 
@@ -188,3 +189,15 @@ def test_final_metric_figure_shows_mean_seeds_and_diverged_runs():
     np.testing.assert_allclose(mean.y, sweep.summary()["mean"])
     assert len(seed1.x) == 2 and list(diverged.x) == [1.0]
     assert 'id="fake-final"' in figures.final_metric_figure(sweep, div_id="fake-final")._repr_html_()
+
+
+def test_metric_curves_without_epochs_are_drawn_against_steps():
+    from lrcourse.engine import Sweep
+
+    sweep = _fake_sweep()
+    histories = {key: dataclasses.replace(h, metric_epochs=np.full(len(h.metric), np.nan))
+                 for key, h in sweep.histories.items()}
+    no_epochs = Sweep(lrs=sweep.lrs, seeds=sweep.seeds, histories=histories, seconds=0.0, batched=False)
+    explorer = figures.sweep_explorer(no_epochs, quantity="metric")
+    assert list(explorer.traces(0.1)[0]["x"]) == [10.0, 20.0]
+    assert explorer.figure.layout.xaxis.title.text == "step"

@@ -14,13 +14,16 @@ stack, so the case writes its model and loss once. A run that diverges is
 evaluated, recorded and dropped from the stack at that step; the others go on.
 Where batching is not possible (an optimizer without a batched update, a
 problem that is not ``batchable``) the runs go one by one through
-:func:`lrcourse.engine.train`, with the same results.
+:func:`lrcourse.engine.train`, with the same results; ``workers=2`` trains two
+of them at a time, in forked processes (one CPU core each), again with the
+same results.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import multiprocessing
 import time
 from typing import Callable
 
@@ -28,6 +31,7 @@ import numpy as np
 import torch
 from torch.func import functional_call, vmap
 
+from lrcourse import _checks
 from lrcourse.engine.history import History, Sweep
 from lrcourse.engine.loop import (Problem, check_clip_norm, check_lr, check_seed, divergence_threshold,
                                   lr_plan, next_batch, progress_bar, repeatable, train)
@@ -69,16 +73,19 @@ def schedule_for(schedule, lr: float):
 
 def sweep(make_problem: Callable[[int], Problem], lrs, seeds=(0,), *, optimizer: str = "sgd",
           schedule=None, clip_norm=None, progress: bool = False, desc: str | None = None,
-          threads: int | None = 1, batched: bool = True, **optimizer_kwargs) -> Sweep:
+          threads: int | None = 1, batched: bool = True, workers: int = 1, **optimizer_kwargs) -> Sweep:
     """Train ``make_problem(seed)`` for every α in ``lrs`` and every seed in ``seeds``.
 
     Same options as :func:`lrcourse.engine.train`, except ``schedule``: here a
     function ``lr -> schedule`` (e.g. ``lambda lr: schedules.cosine(lr, 500)``),
-    since α is what the sweep varies. ``batched=False`` forces one-by-one runs.
+    since α is what the sweep varies. ``batched=False`` forces one-by-one runs;
+    ``workers`` > 1 trains that many of those at a time in forked processes
+    (where the platform can fork; each run is seeded, so the results do not change).
     Returns a :class:`Sweep` with ``sweep[lr, seed]`` the run's :class:`History`.
     """
     lrs = check_lrs(lrs)
     seeds = check_seeds(seeds)
+    workers = _checks.positive_int(workers, "workers")
     optimizer_class(optimizer)
     clip_norm = check_clip_norm(clip_norm)
     schedules = {float(lr): schedule_for(schedule, float(lr)) for lr in lrs}
@@ -100,7 +107,7 @@ def sweep(make_problem: Callable[[int], Problem], lrs, seeds=(0,), *, optimizer:
                                            progress, desc, optimizer, dict(optimizer_kwargs))
     if histories is None:
         histories = _sweep_one_by_one(make_problem, members, schedules, clip_norm, progress, desc,
-                                      threads, optimizer, dict(optimizer_kwargs))
+                                      threads, optimizer, dict(optimizer_kwargs), workers)
     some = next(iter(histories.values()))
     return Sweep(lrs=lrs, seeds=seeds, histories={m: histories[m] for m in members},
                  seconds=time.perf_counter() - start, batched=some.config["batched"],
@@ -109,19 +116,39 @@ def sweep(make_problem: Callable[[int], Problem], lrs, seeds=(0,), *, optimizer:
 
 
 def _sweep_one_by_one(make_problem, members, schedules, clip_norm, progress, desc, threads,
-                      optimizer, optimizer_kwargs) -> dict:
+                      optimizer, optimizer_kwargs, workers: int = 1) -> dict:
+    global _JOB
     histories = {}
     bar = progress_bar(len(members), desc or f"{len(members)} runs", progress, unit="run")
+    _JOB = (make_problem, members, schedules, clip_norm, threads, optimizer, optimizer_kwargs)
     try:
-        for lr, seed in members:
-            sched = schedules[lr]
-            h = train(make_problem, None if sched else lr, seed=seed, optimizer=optimizer, schedule=sched,
-                      clip_norm=clip_norm, threads=threads, **optimizer_kwargs)
-            histories[(lr, seed)] = dataclasses.replace(h, config={**h.config, "lr": lr})
-            bar.update()
+        if workers > 1 and len(members) > 1 and "fork" in multiprocessing.get_all_start_methods():
+            # Forked workers inherit the job (make_problem is often a closure, which cannot be
+            # pickled); only run numbers go out, and Histories without their schedule come back.
+            with multiprocessing.get_context("fork").Pool(min(workers, len(members))) as pool:
+                for (lr, seed), h in zip(members, pool.imap(_train_member, range(len(members)))):
+                    histories[(lr, seed)] = dataclasses.replace(h, config={**h.config, "schedule": schedules[lr]})
+                    bar.update()
+        else:
+            for i, member in enumerate(members):
+                histories[member] = _train_member(i, keep_schedule=True)
+                bar.update()
     finally:
+        _JOB = None
         bar.close()
     return histories
+
+
+_JOB = None          # the runs of the sweep in progress, for _train_member (in this process or a fork)
+
+
+def _train_member(i: int, keep_schedule: bool = False) -> History:
+    make_problem, members, schedules, clip_norm, threads, optimizer, optimizer_kwargs = _JOB
+    lr, seed = members[i]
+    sched = schedules[lr]
+    h = train(make_problem, None if sched else lr, seed=seed, optimizer=optimizer, schedule=sched,
+              clip_norm=clip_norm, threads=threads, **optimizer_kwargs)
+    return dataclasses.replace(h, config={**h.config, "lr": lr, "schedule": sched if keep_schedule else None})
 
 
 def _can_batch(problems: dict) -> bool:

@@ -19,7 +19,9 @@ class History:
     at epoch ``metric_epochs[i]``; a diverged run is evaluated once more where it
     stopped. ``final`` is the last evaluation (``nan`` when it was not finite or
     there was none). ``seconds`` is the wall time (for a batched sweep: the
-    sweep's time divided by its number of runs).
+    sweep's time divided by its number of runs). ``logs`` holds what the case
+    recorded at each step besides the loss (see :attr:`Problem.logs`), as arrays
+    aligned with ``loss``; empty when there was nothing, and in batched sweeps.
     """
 
     loss: np.ndarray
@@ -32,6 +34,7 @@ class History:
     diverged_loss: float | None
     seconds: float
     config: dict = field(default_factory=dict)
+    logs: dict = field(default_factory=dict)
 
     @property
     def final(self) -> float:

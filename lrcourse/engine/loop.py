@@ -62,6 +62,10 @@ class Problem:
     trains with ``clip_norm``; an RL ``loss`` plays a rollout with ``forward`` as
     the policy and returns the policy-gradient loss, its ``batches`` being just
     ``itertools.count()``, and ``evaluate`` the mean return.
+
+    ``logs`` maps names to lists that ``loss`` appends one number to at each
+    call (an RL case records the policy's entropy); the History keeps them as
+    arrays in ``History.logs``. Only runs trained one by one keep logs.
     """
 
     model: torch.nn.Module
@@ -76,6 +80,7 @@ class Problem:
     maximize: bool = True
     batchable: bool = True
     config: dict = field(default_factory=dict)
+    logs: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.steps = _checks.positive_int(self.steps, "steps")
@@ -301,4 +306,5 @@ def _run(problem: Problem, cls, lrs, opt_kwargs, clip_norm, config, progress, de
         diverged_loss=diverged_loss,
         seconds=time.perf_counter() - start,
         config=config,
+        logs={name: np.asarray(values, dtype=float) for name, values in problem.logs.items()},
     )

@@ -1,0 +1,405 @@
+"""Figures, explorers and tables for the chapter on adaptive methods (plotly).
+
+* :func:`update_source` — an optimizer of :mod:`lrcourse.optim` as a learner should read it:
+  its signature, its docstring with the update equations, and its update rule;
+* :func:`stability_map` — the measured convergence rate of heavy-ball momentum on a 1-D
+  quadratic, over (β, αλ), with the predicted edge αλ = 2(1 + β);
+* :func:`paths_explorer` — an α slider over the paths of several optimizers on one 2-D objective;
+* :func:`good_range`, :func:`sensitivity_figure` — how wide the range of good α is in a sweep;
+* :func:`layer_spread`, :func:`layer_table`, :func:`layer_figure` — per-parameter quantities
+  (effective learning rates, step sizes) summarised layer by layer;
+* :func:`heatmaps` — grids of a metric over two hyperparameters, side by side;
+* :func:`defaults_table` — the defaults of torch's optimizers next to the core's.
+
+This layer draws; it never imports torch (sweeps are read through their attributes, torch
+classes through ``inspect.signature``).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import re
+import textwrap
+from typing import Callable, Mapping, NamedTuple
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from lrcourse import _checks, optim
+from lrcourse.descent import describe, run
+from lrcourse.explorer import Explorer
+from lrcourse.figures import CURVE_COLORS, PATH_COLOR
+from lrcourse.objectives import Objective
+
+__all__ = ["update_source", "stability_map", "paths_explorer", "GoodRange", "good_range", "sensitivity_figure",
+           "Spread", "layer_spread", "layer_table", "layer_figure", "heatmaps", "defaults_table", "TORCH_ONLY"]
+
+PATH_COLORS = (PATH_COLOR, "#2ca02c", "#9467bd", "#ff7f0e")
+INSIDE_LEGEND = dict(x=0.99, y=0.01, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)")
+
+
+def _layout(fig: go.Figure, **kwargs) -> go.Figure:
+    style = dict(template="plotly_white", margin=dict(l=60, r=20, t=85, b=40), title_font_size=15)
+    fig.update_layout(**{**style, **kwargs})
+    return fig
+
+
+# -- reading an optimizer's source -------------------------------------------------------
+
+def update_source(factory: Callable[..., optim.Optimizer]) -> str:
+    """The source of an optimizer factory of :mod:`lrcourse.optim`, reduced to what teaches.
+
+    Keeps the ``def`` line, the docstring (with the update equations) and the nested
+    ``update`` function; the argument checks, ``init`` and the bookkeeping are replaced by
+    a one-line comment. Module-level helpers that ``update`` calls (``_adam_update`` for
+    Adam and AdamW) follow in full.
+    """
+    if not callable(factory) or inspect.getmodule(factory) is not optim:
+        raise ValueError(f"Invalid factory: {factory!r} (expected an optimizer of lrcourse.optim, e.g. optim.adam)")
+    source = textwrap.dedent(inspect.getsource(factory))
+    tree = ast.parse(source)
+    function = tree.body[0]
+    lines = source.splitlines()
+    docstring = function.body[0]
+    if not (isinstance(docstring, ast.Expr) and isinstance(docstring.value, ast.Constant)):
+        raise ValueError(f"Invalid factory: {factory.__name__} has no docstring")
+    update = next((node for node in function.body
+                   if isinstance(node, ast.FunctionDef) and node.name == "update"), None)
+    if update is None:
+        raise ValueError(f"Invalid factory: {factory.__name__} has no nested update function")
+    indent = " " * docstring.col_offset
+    kept = lines[:docstring.end_lineno]                  # the def line(s) and the docstring
+    kept.append(f"{indent}...  # argument checks and init() left out: see lrcourse/optim.py")
+    kept.append("")
+    kept += lines[update.lineno - 1:update.end_lineno]
+    helpers = []
+    for node in ast.walk(update):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            helper = getattr(optim, node.func.id, None)
+            if inspect.isfunction(helper) and inspect.getmodule(helper) is optim and node.func.id.startswith("_"):
+                helpers.append(helper)
+    text = "\n".join(kept)
+    for helper in dict.fromkeys(helpers):
+        text += "\n\n\n" + textwrap.dedent(inspect.getsource(helper)).rstrip()
+    return text
+
+
+# -- momentum on a 1-D quadratic ---------------------------------------------------------
+
+def stability_map(betas, products, rates, *, title: str = "Heavy-ball momentum on a 1-D quadratic") -> go.Figure:
+    """A heat map of measured per-step rates over β (x) and αλ (y), with the edge αλ = 2(1 + β).
+
+    ``rates[i, j]`` is the rate measured at ``products[i]`` and ``betas[j]``; ``inf`` or NaN
+    marks a run that diverged. Rates ≥ 1 are drawn in one colour: the run does not converge.
+    """
+    betas = np.asarray(betas, dtype=float).reshape(-1)
+    products = np.asarray(products, dtype=float).reshape(-1)
+    rates = np.asarray(rates, dtype=float)
+    if rates.shape != (products.size, betas.size):
+        raise ValueError(f"Invalid rates: shape {rates.shape} (expected {(products.size, betas.size)}: "
+                         "one row per αλ, one column per β)")
+    shown = np.where(np.isfinite(rates), np.minimum(rates, 1.0), 1.0)
+    fig = go.Figure(go.Heatmap(
+        x=betas, y=products, z=shown, zmin=0.0, zmax=1.0, colorscale="Viridis",
+        colorbar=dict(title=dict(text="rate per step"), len=0.8),
+        hovertemplate="β = %{x:.2f}, αλ = %{y:.2f}: rate %{z:.3f}<extra></extra>", name="measured rate"))
+    edge = np.linspace(betas.min(), betas.max(), 200)
+    fig.add_trace(go.Scatter(x=edge, y=2 * (1 + edge), mode="lines", name="predicted edge αλ = 2(1 + β)",
+                             line=dict(color="black", width=2.5, dash="dash")))
+    fig.add_trace(go.Scatter(x=edge, y=np.full_like(edge, 2.0), mode="lines", name="plain gradient descent: αλ = 2",
+                             line=dict(color="black", width=1.5, dash="dot")))
+    return _layout(fig, title_text=title,
+                   xaxis=dict(title="momentum β", range=[betas.min(), betas.max()]),
+                   yaxis=dict(title="α · λ", range=[products.min(), products.max()]),
+                   height=480, legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
+
+
+# -- several optimizers on one 2-D objective ---------------------------------------------
+
+def _verdict(runs, objective: Objective, tol: float) -> str:
+    """Short: "diverges at step 7", or "loss 0.013, crawls: still 0.16 away" (no step count)."""
+    if runs.diverged[0]:
+        return f"diverges at step {runs.diverged_at[0]}"
+    loss = runs.loss[-1, 0] - objective.min_value
+    text = re.sub(r" after \d+ steps$", "", describe(runs, 0, objective.minimizers, tol))
+    return f"loss {loss:.2g}, {text}"
+
+
+def paths_explorer(objective: Objective, w0, lrs, optimizers: Mapping[str, Callable[..., optim.Optimizer]], *,
+                   steps: int = 100, value: float | None = None, bounds=None, tol: float = 1e-3) -> Explorer:
+    """An α slider over the paths of several optimizers, all at the same α, on a 2-D ``objective``.
+
+    ``optimizers`` maps a label to a factory of :mod:`lrcourse.optim` (``{"GD": optim.sgd,
+    "Adam": optim.adam}``). The title gives, for each, its loss after ``steps`` steps and
+    what the run did, or the step where it diverged.
+    """
+    if objective.dim != 2:
+        raise ValueError(f"Invalid objective: {objective.name} has dimension {objective.dim} (expected 2)")
+    if not optimizers:
+        raise ValueError("Invalid optimizers: {} (expected at least one label -> optimizer factory)")
+    steps = _checks.positive_int(steps, "steps")
+    w0 = np.asarray(w0, dtype=float).reshape(-1)
+    if bounds is None:
+        reach = 1.6 * max(np.abs(w0).max(), np.abs(objective.minimizers).max(), 1.0)
+        bounds = [(-reach, reach)] * 2
+    (x_lo, x_hi), (y_lo, y_hi) = bounds
+    names = list(optimizers)
+
+    @functools.lru_cache(maxsize=None)
+    def runs_at(lr: float):
+        return {name: run(objective, w0, [lr], steps, optimizers[name]) for name in names}
+
+    gx, gy = np.linspace(x_lo, x_hi, 120), np.linspace(y_lo, y_hi, 120)
+    z = objective.value(np.stack(np.meshgrid(gx, gy), axis=-1))
+    fig = go.Figure(go.Contour(x=gx, y=gy, z=np.log10(z - objective.min_value + 1e-3), colorscale="Blues",
+                               reversescale=True, showscale=False, contours=dict(coloring="lines"),
+                               hoverinfo="skip", name="log loss contours"))
+    fig.add_trace(go.Scatter(x=objective.minimizers[:, 0], y=objective.minimizers[:, 1], mode="markers",
+                             marker=dict(symbol="star", size=14, color="black"), name="minimum", showlegend=False))
+    _layout(fig, xaxis=dict(title="w₁", range=[x_lo, x_hi], constrain="domain"),
+            yaxis=dict(title="w₂", range=[y_lo, y_hi], scaleanchor="x", constrain="domain"),
+            margin=dict(l=50, r=20, t=30 + 22 * (len(names) + 1), b=40), legend=INSIDE_LEGEND)
+
+    def traces(lr):
+        out = []
+        for k, name in enumerate(names):
+            path = runs_at(float(lr))[name].path[:, 0]
+            out.append(dict(x=path[:, 0], y=path[:, 1], mode="lines+markers", name=name,
+                            line=dict(color=PATH_COLORS[k % len(PATH_COLORS)], width=1.5), marker=dict(size=4),
+                            text=[f"{name}, step {t}" for t in range(len(path))]))
+        return out
+
+    def title(lr):
+        lines = [f"α = {lr:.3g}, {steps} steps:"]
+        lines += [f"{name}: {_verdict(runs_at(float(lr))[name], objective, tol)}" for name in names]
+        return "<br>".join(lines)
+
+    return Explorer(fig, traces, lrs, value=value, title=title)
+
+
+# -- the width of the good range ---------------------------------------------------------
+
+class GoodRange(NamedTuple):
+    """The α values of a sweep whose mean final metric is within ``tolerance`` of the best.
+
+    ``lo`` and ``hi`` bound the unbroken run of grid values around the best one,
+    ``count`` is how many grid values that is, and ``decades = log10(hi / lo)``
+    (0 when only the best value qualifies).
+    """
+
+    best: float
+    best_metric: float
+    lo: float
+    hi: float
+    count: int
+    decades: float
+
+
+def good_range(sweep, tolerance: float) -> GoodRange:
+    """The range of α whose mean final metric is within a relative ``tolerance`` of the best.
+
+    For a metric to maximise (accuracy), "good" means mean ≥ (1 − tolerance) × best; for one
+    to minimise (perplexity), mean ≤ (1 + tolerance) × best. Only the grid values next to the
+    best one, without a gap, count: a lucky value far away does not widen the range.
+    """
+    _checks.nonnegative(tolerance, "tolerance")
+    lrs = np.asarray(sweep.lrs, dtype=float)
+    order = np.argsort(lrs)
+    lrs = lrs[order]
+    mean = np.asarray(sweep.summary()["mean"], dtype=float)[order]
+    if not np.any(np.isfinite(mean)):
+        raise ValueError("Invalid sweep: no α has a finite mean final metric")
+    if sweep.maximize:
+        i = int(np.nanargmax(mean))
+        good = mean >= (1 - tolerance) * mean[i]
+    else:
+        i = int(np.nanargmin(mean))
+        good = mean <= (1 + tolerance) * mean[i]
+    good &= np.isfinite(mean)
+    lo = i
+    while lo > 0 and good[lo - 1]:
+        lo -= 1
+    hi = i
+    while hi < len(lrs) - 1 and good[hi + 1]:
+        hi += 1
+    return GoodRange(float(lrs[i]), float(mean[i]), float(lrs[lo]), float(lrs[hi]), hi - lo + 1,
+                     float(np.log10(lrs[hi] / lrs[lo])))
+
+
+def sensitivity_figure(sweeps: Mapping[str, object], *, tolerance: float, title: str,
+                       log_y: bool = False, y_range=None) -> go.Figure:
+    """Mean final metric (± std over seeds) against α for several sweeps on one plot.
+
+    The good range of each (see :func:`good_range`) is shaded in its colour; a range of a
+    single grid value gets a thin band around it. Diverged runs are left out of the mean
+    (see ``Sweep.summary``).
+    """
+    if not sweeps:
+        raise ValueError("Invalid sweeps: {} (expected at least one label -> Sweep)")
+    fig = go.Figure()
+    metric = next(iter(sweeps.values())).metric_name
+    for k, (name, sweep) in enumerate(sweeps.items()):
+        color = CURVE_COLORS[(0, 2, 4, 3)[k % 4]]
+        s = sweep.summary()
+        lrs = np.asarray(s["lr"], dtype=float)
+        mean = np.where(np.isfinite(s["mean"]), s["mean"], np.nan)
+        fig.add_trace(go.Scatter(x=lrs, y=mean, error_y=dict(type="data", array=s["std"], visible=True),
+                                 mode="lines+markers", name=name, line=dict(color=color, width=2)))
+        r = good_range(sweep, tolerance)
+        lo, hi = (r.lo, r.hi) if r.hi > r.lo else (r.lo / 1.12, r.hi * 1.12)
+        fig.add_vrect(x0=lo, x1=hi, fillcolor=color, opacity=0.15, line_width=0, layer="below")
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=color, width=10),
+                                 opacity=0.3, name=f"{name}: within {tolerance:.0%} of its best, {r.decades:.2g} decades"))
+    return _layout(fig, title_text=title,
+                   xaxis=dict(title="learning rate α (log scale)", type="log", dtick=1, exponentformat="power"),
+                   yaxis=dict(title=f"final {metric}", type="log" if log_y else "linear", range=y_range),
+                   height=480, legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
+
+
+# -- per-parameter quantities, layer by layer --------------------------------------------
+
+class Spread(NamedTuple):
+    """Percentiles of one layer's per-parameter values."""
+
+    count: int
+    p10: float
+    median: float
+    p90: float
+
+
+def layer_spread(values: Mapping[str, np.ndarray]) -> dict[str, Spread]:
+    """Per layer: how many values, and their 10th, 50th and 90th percentiles."""
+    out = {}
+    for name, array in values.items():
+        array = np.asarray(array, dtype=float).reshape(-1)
+        if array.size == 0:
+            raise ValueError(f"Invalid values: layer {name!r} is empty")
+        p10, median, p90 = np.percentile(array, [10, 50, 90])
+        out[name] = Spread(array.size, float(p10), float(median), float(p90))
+    return out
+
+
+def layer_table(columns: Mapping[str, Mapping[str, np.ndarray]], *, digits: int = 2) -> str:
+    """A text table: one row per layer, for each column its median and its 10–90 % range.
+
+    ``columns`` maps a column title to ``{layer name: per-parameter values}``; every column
+    must have the same layers.
+    """
+    spreads = {title: layer_spread(values) for title, values in columns.items()}
+    layers = list(next(iter(spreads.values())))
+    for title, spread in spreads.items():
+        if list(spread) != layers:
+            raise ValueError(f"Invalid columns: {title!r} has layers {list(spread)}, expected {layers}")
+    width = max(len(name) for name in layers)
+    cells = {title: [f"{s.median:.{digits}g} [{s.p10:.{digits}g}, {s.p90:.{digits}g}]" for s in spread.values()]
+             for title, spread in spreads.items()}
+    col_width = {title: max(len(title), *(len(c) for c in cells[title])) for title in cells}
+    count = next(iter(spreads.values()))
+    lines = [f"{'layer':<{width}}  {'params':>6}  " + "  ".join(f"{t:>{col_width[t]}}" for t in cells)]
+    for i, name in enumerate(layers):
+        lines.append(f"{name:<{width}}  {count[name].count:>6}  "
+                     + "  ".join(f"{cells[t][i]:>{col_width[t]}}" for t in cells))
+    return "\n".join(lines)
+
+
+def layer_figure(series: Mapping[str, Mapping[str, np.ndarray]], *, title: str, y_title: str,
+                 lines: Mapping[str, float] | None = None) -> go.Figure:
+    """Per layer (x), each series' median as a marker and its 10–90 % range as a bar; log y.
+
+    ``series`` maps a name to ``{layer name: per-parameter values}``; ``lines`` maps a label
+    to a value drawn as a horizontal dashed line (e.g. SGD's single α).
+    """
+    fig = go.Figure()
+    n = len(series)
+    for k, (name, values) in enumerate(series.items()):
+        spread = layer_spread(values)
+        layers = list(spread)
+        offset = (k - (n - 1) / 2) * 0.22
+        x = np.arange(len(layers)) + offset
+        median = np.array([s.median for s in spread.values()])
+        fig.add_trace(go.Scatter(
+            x=x, y=median, mode="markers", name=f"{name} (median, 10–90 %)",
+            marker=dict(size=10, color=CURVE_COLORS[(0, 4, 2, 3)[k % 4]], symbol=("circle", "diamond", "square")[k % 3]),
+            error_y=dict(type="data", symmetric=False, array=[s.p90 - s.median for s in spread.values()],
+                         arrayminus=[s.median - s.p10 for s in spread.values()], thickness=2, width=6),
+            text=layers, hovertemplate="%{text}: median %{y:.3g}<extra></extra>"))
+    layers = list(layer_spread(next(iter(series.values()))))
+    for k, (label, level) in enumerate((lines or {}).items()):
+        fig.add_trace(go.Scatter(x=[-0.5, len(layers) - 0.5], y=[level, level], mode="lines", name=label,
+                                 line=dict(color=("gray", "black")[k % 2], dash="dash", width=1.5)))
+    return _layout(fig, title_text=title,
+                   xaxis=dict(tickvals=np.arange(len(layers)), ticktext=layers, tickangle=-20, zeroline=False,
+                              range=[-0.5, len(layers) - 0.5]),
+                   yaxis=dict(title=y_title, type="log", exponentformat="power"),
+                   height=480, legend=dict(orientation="h", yanchor="top", y=-0.25, x=0),
+                   margin=dict(l=70, r=20, t=60, b=40))
+
+
+# -- two hyperparameters at once ---------------------------------------------------------
+
+def heatmaps(grids: Mapping[str, np.ndarray], *, x, y, x_title: str, y_title: str, title: str,
+             z_title: str, fmt: str = "{:.3f}", zmin=None, zmax=None) -> go.Figure:
+    """Heat maps side by side, one per entry of ``grids``, on a shared colour scale.
+
+    ``grids[name][i, j]`` is the value at ``y[i]`` and ``x[j]``; every cell is labelled
+    with its value (``fmt``) and the best cell of each map is outlined.
+    """
+    if not grids:
+        raise ValueError("Invalid grids: {} (expected at least one name -> 2-D array)")
+    x_labels, y_labels = [f"{v:g}" for v in x], [f"{v:g}" for v in y]
+    arrays = {name: np.asarray(g, dtype=float) for name, g in grids.items()}
+    for name, g in arrays.items():
+        if g.shape != (len(y_labels), len(x_labels)):
+            raise ValueError(f"Invalid grids: {name!r} has shape {g.shape}, expected {(len(y_labels), len(x_labels))}")
+    values = np.concatenate([g[np.isfinite(g)] for g in arrays.values()] or [np.zeros(1)])
+    zmin = float(values.min()) if zmin is None else zmin
+    zmax = float(values.max()) if zmax is None else zmax
+    fig = make_subplots(rows=1, cols=len(arrays), subplot_titles=list(arrays), shared_yaxes=True,
+                        horizontal_spacing=0.06)
+    for k, (name, g) in enumerate(arrays.items(), start=1):
+        text = [[fmt.format(v) if np.isfinite(v) else "–" for v in row] for row in g]
+        fig.add_trace(go.Heatmap(x=x_labels, y=y_labels, z=g, zmin=zmin, zmax=zmax, colorscale="Viridis",
+                                 text=text, texttemplate="%{text}", showscale=k == len(arrays), name=name,
+                                 colorbar=dict(title=dict(text=z_title, side="top"), orientation="h", y=-0.32,
+                                               yanchor="top", thickness=12, len=0.9),
+                                 hovertemplate=f"{y_title} = %{{y}}, {x_title} = %{{x}}: %{{text}}<extra>{name}</extra>"),
+                      row=1, col=k)
+        if np.any(np.isfinite(g)):
+            i, j = np.unravel_index(np.nanargmax(g), g.shape)
+            fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
+                          line=dict(color="white", width=3), row=1, col=k)
+        fig.update_xaxes(title_text=x_title, type="category", row=1, col=k)
+    fig.update_yaxes(title_text=y_title, type="category", row=1, col=1)
+    return _layout(fig, title_text=title, height=520, margin=dict(l=70, r=20, t=90, b=130))
+
+
+# -- defaults ----------------------------------------------------------------------------
+
+TORCH_ONLY = ("params", "foreach", "maximize", "capturable", "differentiable", "fused", "decoupled_weight_decay")
+
+
+def _default(parameter: inspect.Parameter) -> str:
+    return "required" if parameter.default is inspect.Parameter.empty else repr(parameter.default)
+
+
+def defaults_table(pairs: Mapping[str, tuple]) -> str:
+    """torch's defaults next to the core's, one block of rows per optimizer.
+
+    ``pairs`` maps a name to ``(torch class, core factory)``, e.g.
+    ``{"Adam": (torch.optim.Adam, optim.adam)}``. Arguments that only torch has (``foreach``,
+    ``fused``, ... the implementation switches) are left out; a mismatch is flagged with ``≠``.
+    """
+    rows = [f"{'optimizer':<9}  {'argument':<25}  {'torch':>12}  {'lrcourse':>12}"]
+    for name, (torch_class, factory) in pairs.items():
+        theirs = {k: p for k, p in inspect.signature(torch_class).parameters.items() if k not in TORCH_ONLY}
+        ours = dict(inspect.signature(factory).parameters)
+        for key in list(theirs) + [k for k in ours if k not in theirs]:
+            t = _default(theirs[key]) if key in theirs else "–"
+            o = _default(ours[key]) if key in ours else "–"
+            flag = "" if t == o else "  ≠"
+            rows.append(f"{name:<9}  {key:<25}  {t:>12}  {o:>12}{flag}")
+            name = ""
+    return "\n".join(rows)

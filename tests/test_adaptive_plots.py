@@ -1,0 +1,269 @@
+"""lrcourse.adaptive_plots: optimizer sources, the momentum map, paths, good ranges, layers, heat maps, defaults."""
+
+import ast
+import functools
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lrcourse import adaptive_plots, descent, objectives, optim
+from lrcourse.engine import History, Sweep
+
+FACTORIES = [optim.sgd, optim.adagrad, optim.rmsprop, optim.adam, optim.adamw]
+
+
+def _figure_json(html):
+    match = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*\}),\s*\{\"responsive\"", html, re.S)
+    assert match, "the static HTML does not call Plotly.newPlot as expected"
+    return json.loads(match.group(1)), json.loads(match.group(2))
+
+
+# ------------------------------------------------------------------ update_source
+
+@pytest.mark.parametrize("factory", FACTORIES, ids=lambda f: f.__name__)
+def test_update_source_keeps_the_equations_and_the_update_and_drops_the_checks(factory):
+    text = adaptive_plots.update_source(factory)
+    ast.parse(text)                                            # still valid Python
+    assert text.startswith(f"def {factory.__name__}(")
+    assert factory.__doc__.strip().splitlines()[0] in text     # the docstring, with its equations
+    assert "θ_t = θ_{t-1}" in text
+    assert "    def update(theta, g, state, lr):" in text
+    assert "_check_lr" not in text and "_nonnegative_number" not in text and "def init" not in text
+    assert ("def _adam_update(" in text) == (factory in (optim.adam, optim.adamw))
+
+
+def test_update_source_is_much_shorter_than_the_whole_factory_for_adam():
+    import inspect
+    full = inspect.getsource(optim.adam)
+    assert len(adaptive_plots.update_source(optim.adam).splitlines()) < len(full.splitlines()) + 20
+    assert "_check_betas" in full and "_check_betas" not in adaptive_plots.update_source(optim.adam)
+
+
+@pytest.mark.parametrize("bad", [functools.partial(optim.sgd, momentum=0.9), np.sum, "adam"])
+def test_update_source_rejects_what_is_not_a_core_optimizer(bad):
+    with pytest.raises(ValueError, match="Invalid factory"):
+        adaptive_plots.update_source(bad)
+
+
+# ------------------------------------------------------------------ stability map
+
+def test_stability_map_clips_rates_and_draws_the_predicted_edge():
+    betas, products = np.array([0.0, 0.5, 0.9]), np.array([0.5, 2.5, 4.0])
+    rates = np.array([[0.5, 0.7, 0.95], [1.5, 0.7, 0.95], [np.inf, np.nan, 1.2]])
+    fig = adaptive_plots.stability_map(betas, products, rates)
+    heat = fig.data[0]
+    np.testing.assert_array_equal(np.asarray(heat.z), [[0.5, 0.7, 0.95], [1.0, 0.7, 0.95], [1.0, 1.0, 1.0]])
+    edge = fig.data[1]
+    np.testing.assert_allclose(edge.y, 2 * (1 + np.asarray(edge.x)))
+    assert fig.layout.title.text
+
+
+def test_stability_map_rejects_rates_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"Invalid rates: shape \(3, 2\)"):
+        adaptive_plots.stability_map([0.0, 0.5, 0.9], [1.0, 2.0], np.zeros((3, 2)))
+
+
+def test_the_measured_momentum_edge_is_where_the_map_says():
+    lam, beta = 10.0, 0.9
+    line = objectives.quadratic((lam,))
+    lrs = np.array([0.99, 1.01]) * 2 * (1 + beta) / lam
+    runs = descent.run(line, [1.0], lrs, steps=2000, optimizer=functools.partial(optim.sgd, momentum=beta))
+    size = np.abs(runs.path[:, :, 0])
+    assert size[-1, 0] < size[1000, 0]                       # below 2(1+β)/λ: shrinks
+    assert runs.diverged[1] or size[-1, 1] > size[1000, 1]   # above: grows
+
+
+# ------------------------------------------------------------------ paths explorer
+
+def test_each_static_step_draws_each_optimizer_s_own_run():
+    bowl = objectives.quadratic((1.0, 100.0), angle=np.pi / 6)
+    w0 = np.array([-2.0, 1.5])
+    lrs = np.geomspace(1e-3, 10.0, 41)
+    makers = {"GD": optim.sgd, "Adam": optim.adam}
+    explorer = adaptive_plots.paths_explorer(bowl, w0, lrs, makers, steps=30, value=0.0178)
+    data, layout = _figure_json(explorer.to_html())
+    steps = layout["sliders"][0]["steps"]
+    assert len(steps) == 41
+    assert steps[0]["args"][2] == [2, 3]                       # contours and minimum stay; two paths follow
+    for i in (0, 20, 40):
+        for k, make in enumerate(makers.values()):
+            path = descent.run(bowl, w0, [lrs[i]], 30, make).path[:, 0]
+            drawn = np.array(steps[i]["args"][0]["x"][k], dtype=float)
+            np.testing.assert_allclose(drawn, path[:, 0], rtol=1e-4, atol=1e-9)
+    assert "GD: diverges at step" in steps[40]["args"][1]["title.text"]
+    assert "Adam: loss" in steps[40]["args"][1]["title.text"]
+    assert lrs[layout["sliders"][0]["active"]] == pytest.approx(0.0178, rel=0.15)
+
+
+def test_paths_explorer_needs_a_2d_objective_and_an_optimizer():
+    with pytest.raises(ValueError, match="dimension 1"):
+        adaptive_plots.paths_explorer(objectives.quadratic((1.0,)), [1.0], [0.1, 0.2], {"GD": optim.sgd})
+    with pytest.raises(ValueError, match="Invalid optimizers"):
+        adaptive_plots.paths_explorer(objectives.quadratic(), [1.0, 1.0], [0.1, 0.2], {})
+
+
+# ------------------------------------------------------------------ good range
+
+def _history(final, lr, seed):
+    metric = np.array([final], dtype=float)
+    return History(loss=np.array([1.0]), lrs=np.array([lr]), metric=metric, metric_steps=np.array([1]),
+                   metric_epochs=np.array([1.0]), diverged=not math.isfinite(final), diverged_at=None,
+                   diverged_loss=None, seconds=0.0, config={"lr": lr, "seed": seed})
+
+
+def _sweep(lrs, finals, maximize=True):
+    finals = np.asarray(finals, dtype=float).reshape(len(lrs), -1)
+    seeds = tuple(range(finals.shape[1]))
+    histories = {(float(lr), s): _history(finals[i, j], float(lr), s)
+                 for i, lr in enumerate(lrs) for j, s in enumerate(seeds)}
+    return Sweep(lrs=np.asarray(lrs, dtype=float), seeds=seeds, histories=histories, seconds=0.0, batched=True,
+                 metric_name="test accuracy" if maximize else "validation perplexity", maximize=maximize)
+
+
+def test_good_range_counts_the_unbroken_run_around_the_best():
+    lrs = [1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0]
+    sweep = _sweep(lrs, [0.97, 0.5, 0.975, 0.98, 0.972, 0.1])   # 1e-3 is good but cut off by 1e-2
+    r = adaptive_plots.good_range(sweep, 0.01)
+    assert (r.best, r.best_metric, r.lo, r.hi, r.count) == (1.0, 0.98, 0.1, 10.0, 3)
+    assert r.decades == pytest.approx(2.0)
+    tight = adaptive_plots.good_range(sweep, 0.001)
+    assert (tight.lo, tight.hi, tight.count, tight.decades) == (1.0, 1.0, 1, 0.0)
+
+
+def test_good_range_of_a_metric_to_minimise_and_unsorted_lrs():
+    sweep = _sweep([10.0, 0.1, 1.0, 100.0], [9.0, 30.0, 8.6, np.inf], maximize=False)
+    r = adaptive_plots.good_range(sweep, 0.05)
+    assert (r.best, r.lo, r.hi, r.count) == (1.0, 1.0, 10.0, 2)
+
+
+def test_good_range_uses_the_mean_over_seeds():
+    sweep = _sweep([0.1, 1.0, 10.0], [[0.96, 0.98], [0.97, 0.99], [0.5, 0.99]])
+    r = adaptive_plots.good_range(sweep, 0.02)                  # means 0.97, 0.98, 0.745
+    assert (r.best, r.lo, r.hi) == (1.0, 0.1, 1.0)
+
+
+def test_good_range_rejects_a_sweep_without_finite_results_and_a_negative_tolerance():
+    with pytest.raises(ValueError, match="no α has a finite"):
+        adaptive_plots.good_range(_sweep([0.1, 1.0], [np.nan, np.inf]), 0.01)
+    with pytest.raises(ValueError, match="tolerance"):
+        adaptive_plots.good_range(_sweep([0.1, 1.0], [0.5, 0.6]), -0.1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0.0, 1.0), min_size=2, max_size=12), st.floats(0.0, 0.5))
+def test_good_range_is_good_inside_and_bad_just_outside(means, tolerance):
+    lrs = np.geomspace(1e-4, 1.0, len(means))
+    r = adaptive_plots.good_range(_sweep(lrs, means), tolerance)
+    means = np.asarray(means)
+    threshold = (1 - tolerance) * means.max()
+    inside = (lrs >= r.lo) & (lrs <= r.hi)
+    assert inside.sum() == r.count and means[inside].min() >= threshold
+    assert means[np.isclose(lrs, r.best)][0] == means.max()
+    lo, hi = np.flatnonzero(inside)[[0, -1]]
+    assert lo == 0 or means[lo - 1] < threshold
+    assert hi == len(lrs) - 1 or means[hi + 1] < threshold
+    assert r.decades == pytest.approx(np.log10(r.hi / r.lo))
+
+
+def test_sensitivity_figure_draws_one_curve_and_one_shaded_range_per_sweep():
+    lrs = [1e-3, 1e-2, 1e-1, 1.0]
+    sweeps = {"SGD": _sweep(lrs, [0.1, 0.5, 0.97, 0.98]), "Adam": _sweep(lrs, [0.97, 0.5, 0.2, 0.1])}
+    fig = adaptive_plots.sensitivity_figure(sweeps, tolerance=0.02, title="sensitivity")
+    curves = [t for t in fig.data if t.mode == "lines+markers"]
+    assert [t.name for t in curves] == ["SGD", "Adam"]
+    np.testing.assert_allclose(curves[1].y, [0.97, 0.5, 0.2, 0.1])
+    bands = fig.layout.shapes
+    assert (bands[0].x0, bands[0].x1) == (0.1, 1.0)
+    assert bands[1].x0 == pytest.approx(1e-3 / 1.12) and bands[1].x1 == pytest.approx(1e-3 * 1.12)   # one value
+    names = [t.name for t in fig.data if t.mode == "lines"]
+    assert names == ["SGD: within 2% of its best, 1 decades", "Adam: within 2% of its best, 0 decades"]
+    assert fig.layout.title.text == "sensitivity" and fig.layout.xaxis.type == "log"
+
+
+# ------------------------------------------------------------------ layers
+
+def test_layer_spread_and_table_report_median_and_the_10_90_range():
+    values = {"conv.weight": np.arange(1, 101, dtype=float), "fc.bias": np.array([2.0, 4.0])}
+    spread = adaptive_plots.layer_spread(values)
+    assert spread["conv.weight"] == (100, pytest.approx(10.9), pytest.approx(50.5), pytest.approx(90.1))
+    table = adaptive_plots.layer_table({"Adam": values, "SGD": {k: 2 * v for k, v in values.items()}})
+    lines = table.splitlines()
+    assert lines[0].split()[:2] == ["layer", "params"] and "Adam" in lines[0] and "SGD" in lines[0]
+    assert lines[1].split()[:3] == ["conv.weight", "100", "50"] and "[11, 90]" in lines[1] and "[22, 1.8e+02]" in lines[1]
+    assert lines[2].split()[:3] == ["fc.bias", "2", "3"]
+
+
+def test_layer_table_rejects_columns_with_different_layers_and_empty_layers():
+    with pytest.raises(ValueError, match="Invalid columns"):
+        adaptive_plots.layer_table({"a": {"x": np.ones(3)}, "b": {"y": np.ones(3)}})
+    with pytest.raises(ValueError, match="layer 'x' is empty"):
+        adaptive_plots.layer_spread({"x": np.array([])})
+
+
+def test_layer_figure_draws_medians_with_asymmetric_bars_on_a_log_axis():
+    values = {"a": np.array([1.0, 10.0, 100.0]), "b": np.array([5.0])}
+    fig = adaptive_plots.layer_figure({"Adam": values}, title="layers", y_title="rate", lines={"SGD": 1.0})
+    trace = fig.data[0]
+    np.testing.assert_allclose(trace.y, [10.0, 5.0])
+    spread = adaptive_plots.layer_spread(values)["a"]
+    assert trace.error_y.array[0] == pytest.approx(spread.p90 - spread.median)
+    assert trace.error_y.arrayminus[0] == pytest.approx(spread.median - spread.p10)
+    assert fig.layout.yaxis.type == "log" and list(fig.layout.xaxis.ticktext) == ["a", "b"]
+    line = fig.data[-1]
+    assert line.name == "SGD" and list(line.y) == [1.0, 1.0]   # SGD's single α as a line
+
+
+# ------------------------------------------------------------------ heat maps
+
+def test_heatmaps_share_a_colour_scale_and_outline_each_best_cell():
+    a = np.array([[0.9, 0.95], [0.1, 0.2]])
+    b = np.array([[0.9, 0.91], [0.97, np.nan]])
+    fig = adaptive_plots.heatmaps({"Adam": a, "AdamW": b}, x=[1e-3, 1e-2], y=[0.0, 1.0], x_title="α",
+                                  y_title="λ", title="grid", z_title="accuracy")
+    heat = [t for t in fig.data if t.type == "heatmap"]
+    assert [h.zmin for h in heat] == [0.1, 0.1] and [h.zmax for h in heat] == [0.97, 0.97]
+    assert list(heat[1].text[1]) == ["0.970", "–"]
+    assert list(heat[0].x) == ["0.001", "0.01"] and list(heat[0].y) == ["0", "1"]
+    best = [(s.x0 + 0.5, s.y0 + 0.5) for s in fig.layout.shapes]
+    assert best == [(1, 0), (0, 1)]                            # column, row of each map's maximum
+
+
+def test_heatmaps_reject_a_grid_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"'b' has shape \(1, 2\)"):
+        adaptive_plots.heatmaps({"a": np.zeros((2, 2)), "b": np.zeros((1, 2))}, x=[1, 2], y=[1, 2],
+                                x_title="x", y_title="y", title="t", z_title="z")
+
+
+# ------------------------------------------------------------------ defaults
+
+def test_defaults_table_matches_torch_except_sgd_s_learning_rate():
+    table = adaptive_plots.defaults_table({
+        "SGD": (torch.optim.SGD, optim.sgd), "Adagrad": (torch.optim.Adagrad, optim.adagrad),
+        "RMSprop": (torch.optim.RMSprop, optim.rmsprop), "Adam": (torch.optim.Adam, optim.adam),
+        "AdamW": (torch.optim.AdamW, optim.adamw)})
+    flagged = [line for line in table.splitlines() if line.endswith("≠")]
+    assert len(flagged) == 1 and flagged[0].split()[:2] == ["SGD", "lr"] and "required" in flagged[0]
+    assert not any(word in table for word in ("foreach", "fused", "capturable", "differentiable", "maximize"))
+    assert re.search(r"AdamW\s+lr\s+0\.001\s+0\.001", table)
+    assert re.search(r"weight_decay\s+0\.01\s+0\.01", table)
+
+
+def test_defaults_table_flags_differences_and_arguments_only_one_side_has():
+    class Theirs:
+        def __init__(self, params, lr=0.1, beta=0.9, fused=None):
+            pass
+
+    def ours(lr=0.1, beta=0.5, extra=1):
+        pass
+
+    lines = adaptive_plots.defaults_table({"Toy": (Theirs, ours)}).splitlines()
+    assert lines[1].split() == ["Toy", "lr", "0.1", "0.1"]
+    assert lines[2].split() == ["beta", "0.9", "0.5", "≠"]
+    assert lines[3].split() == ["extra", "–", "1", "≠"]
+    assert len(lines) == 4
