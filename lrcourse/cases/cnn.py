@@ -20,7 +20,6 @@ From a shell: ``python -m lrcourse.cases.cnn --lrs 1e-3,1e-2,1e-1,1 --epochs 10`
 from __future__ import annotations
 
 import argparse
-import ast
 import math
 import os
 import sys
@@ -32,6 +31,7 @@ from torch import nn
 
 from lrcourse import _checks, data as datasets
 from lrcourse import engine
+from lrcourse.cases import _cli as cli
 from lrcourse.engine.batched import check_lrs
 from lrcourse.engine.loop import check_lr_or_schedule
 
@@ -197,36 +197,19 @@ def sweep(lrs, seeds=(0, 1, 2), *, epochs: int | None = None, optimizer: str = "
 
 # --------------------------------------------------------------------------- command line
 
-def _numbers(text: str, kind=float) -> list:
-    try:
-        return [kind(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def _keyword(text: str) -> tuple:
-    name, sep, value = text.partition("=")
-    if not sep or not name.isidentifier():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    try:
-        return name, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        raise argparse.ArgumentTypeError(f"cannot read the value of {text!r}") from None
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lrcourse.cases.cnn",
         description="Train the small CNN of the course at several learning rates and print the test accuracies.")
     parser.add_argument("--data", default="digits", choices=sorted(datasets.DATASETS),
                         help="digits (bundled with scikit-learn) or cifar10 (from $LRCOURSE_DATA)")
-    parser.add_argument("--lrs", type=_numbers, default=[1e-3, 1e-2, 1e-1, 1.0],
+    parser.add_argument("--lrs", type=cli.numbers, default=[1e-3, 1e-2, 1e-1, 1.0],
                         help="comma-separated learning rates (default 1e-3,1e-2,1e-1,1)")
-    parser.add_argument("--seeds", type=lambda t: _numbers(t, int), default=[0], help="comma-separated seeds")
+    parser.add_argument("--seeds", type=cli.integers, default=[0], help="comma-separated seeds")
     parser.add_argument("--epochs", type=int, default=None, help="default: 10 (digits), 30 (cifar10)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: 32 (digits), 128 (cifar10)")
     parser.add_argument("--optimizer", default="sgd", help="a torch.optim name: sgd, adam, adamw, rmsprop, …")
-    parser.add_argument("--opt", type=_keyword, action="append", default=[], metavar="NAME=VALUE",
+    parser.add_argument("--opt", type=cli.keyword, action="append", default=[], metavar="NAME=VALUE",
                         help="optimizer argument, e.g. --opt momentum=0.9 (repeatable)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: fastest for the small model, and repeatable; "

@@ -31,7 +31,6 @@ From a shell, full scale: ``python -m lrcourse.cases.lstm --data ptb --lrs 0.3,1
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import math
 import sys
@@ -44,6 +43,7 @@ from torch import nn
 
 from lrcourse import _checks, engine
 from lrcourse import text as corpora
+from lrcourse.cases import _cli as cli
 from lrcourse.engine.batched import check_lrs, check_seeds
 from lrcourse.engine.loop import check_lr_or_schedule
 
@@ -317,23 +317,6 @@ def context_loss(model: LanguageModel, ids, distances=(1, 2, 4, 8, 16, 32), *, c
 
 # --------------------------------------------------------------------------- command line
 
-def _numbers(text: str, kind=float) -> list:
-    try:
-        return [kind(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def _keyword(text: str) -> tuple:
-    name, sep, value = text.partition("=")
-    if not sep or not name.isidentifier():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    try:
-        return name, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        raise argparse.ArgumentTypeError(f"cannot read the value of {text!r}") from None
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lrcourse.cases.lstm",
@@ -344,9 +327,9 @@ def main(argv=None) -> int:
                              f"${corpora.DATA_ENV}/ptb)")
     parser.add_argument("--level", choices=corpora.LEVELS, default=None,
                         help="char or word (default: char for stdlib, word for ptb)")
-    parser.add_argument("--lrs", type=_numbers, default=[0.1, 1.0, 10.0, 100.0],
+    parser.add_argument("--lrs", type=cli.numbers, default=[0.1, 1.0, 10.0, 100.0],
                         help="comma-separated learning rates (default 0.1,1,10,100)")
-    parser.add_argument("--seeds", type=lambda t: _numbers(t, int), default=[0], help="comma-separated seeds")
+    parser.add_argument("--seeds", type=cli.integers, default=[0], help="comma-separated seeds")
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, default=None, help="optimizer steps (default 200 for characters)")
     budget.add_argument("--epochs", type=int, default=None, help="passes over the training text (default 13 for words)")
@@ -357,7 +340,7 @@ def main(argv=None) -> int:
     parser.add_argument("--hidden-size", type=int, default=None, help="default 64 (chars), 200 (words)")
     parser.add_argument("--layers", type=int, default=None, help="LSTM layers (default 1 for chars, 2 for words)")
     parser.add_argument("--optimizer", default="sgd", help="a torch.optim name: sgd, adam, adamw, rmsprop, …")
-    parser.add_argument("--opt", type=_keyword, action="append", default=[], metavar="NAME=VALUE",
+    parser.add_argument("--opt", type=cli.keyword, action="append", default=[], metavar="NAME=VALUE",
                         help="optimizer argument, e.g. --opt momentum=0.9 (repeatable)")
     parser.add_argument("--sample", type=int, default=0, metavar="LENGTH",
                         help="print this many tokens sampled from the best run's model")

@@ -44,7 +44,6 @@ From a shell, for full-scale runs with a progress bar per run::
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import itertools
 import math
@@ -58,6 +57,7 @@ import torch
 from torch import nn
 
 from lrcourse import _checks, engine
+from lrcourse.cases import _cli as cli
 from lrcourse.engine.batched import check_lrs, check_seeds
 from lrcourse.engine.loop import check_lr_or_schedule
 
@@ -510,32 +510,15 @@ def sweep(lrs, seeds=(0, 1, 2), *, env: str = DEFAULT_ENV, steps: int | None = N
 
 # --------------------------------------------------------------------------- command line
 
-def _numbers(text: str, kind=float) -> list:
-    try:
-        return [kind(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
-
-
-def _keyword(text: str) -> tuple:
-    name, sep, value = text.partition("=")
-    if not sep or not name.isidentifier():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    try:
-        return name, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        raise argparse.ArgumentTypeError(f"cannot read the value of {text!r}") from None
-
-
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lrcourse.cases.rl",
         description="Train the actor-critic agent of the course at several learning rates and print the returns.")
     parser.add_argument("--env", default=DEFAULT_ENV,
                         help=f"a gymnasium id: {DEFAULT_ENV} (default), {MINATAR_BREAKOUT}, {ALE_BREAKOUT} (needs ale-py)")
-    parser.add_argument("--lrs", type=_numbers, default=[1e-4, 1e-3, 1e-2, 1e-1],
+    parser.add_argument("--lrs", type=cli.numbers, default=[1e-4, 1e-3, 1e-2, 1e-1],
                         help="comma-separated learning rates (default 1e-4,1e-3,1e-2,1e-1)")
-    parser.add_argument("--seeds", type=lambda t: _numbers(t, int), default=[0], help="comma-separated seeds")
+    parser.add_argument("--seeds", type=cli.integers, default=[0], help="comma-separated seeds")
     parser.add_argument("--steps", type=int, default=None,
                         help="updates per run (default: 150 classic, 200 MinAtar, 20000 ALE)")
     parser.add_argument("--num-envs", type=int, default=None, help="environments played at once")
@@ -543,7 +526,7 @@ def main(argv=None) -> int:
     parser.add_argument("--eval-every", type=int, default=None, help="updates between evaluations")
     parser.add_argument("--eval-episodes", type=int, default=None, help="episodes per evaluation")
     parser.add_argument("--optimizer", default="adam", help="a torch.optim name: adam (default), sgd, rmsprop, …")
-    parser.add_argument("--opt", type=_keyword, action="append", default=[], metavar="NAME=VALUE",
+    parser.add_argument("--opt", type=cli.keyword, action="append", default=[], metavar="NAME=VALUE",
                         help="optimizer argument, e.g. --opt eps=1e-5 (repeatable)")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch CPU threads (default 1: repeatable, and fastest for the small networks)")
