@@ -331,10 +331,15 @@ def _has_epochs(history) -> bool:
     return len(epochs) > 0 and bool(np.all(np.isfinite(epochs)))
 
 
+def _plain(x: float, digits: int) -> str:
+    """``digits`` significant digits without an exponent where one is not needed: 170, not 1.7e+02."""
+    return f"{float(f'{x:.{digits}g}'):g}" if np.isfinite(x) else str(x)
+
+
 def _summary_line(sweep, i: int, lr: float) -> str:
     s = sweep.summary()
     n = len(sweep.seeds)
-    text = f"α = {lr:.3g}: final {sweep.metric_name} {s['mean'][i]:.3g} ± {s['std'][i]:.2g} ({n} seeds)"
+    text = f"α = {lr:.3g}: final {sweep.metric_name} {_plain(s['mean'][i], 3)} ± {_plain(s['std'][i], 2)} ({n} seeds)"
     if s["diverged"][i]:
         steps = sorted(h.diverged_at for h in sweep.grid[i] if h.diverged)
         text += f"<br>diverged in {s['diverged'][i]}/{n} runs, at step {', '.join(map(str, steps))}"
@@ -377,7 +382,8 @@ def sweep_explorer(sweep, *, quantity: str = "loss", smooth: int = 1, log_y: boo
                       yaxis=dict(title=label + (f" (mean of {smooth} steps)" if smooth > 1 else ""),
                                  range=y_range, type="log" if log_y else "linear"),
                       template="plotly_white", margin=dict(l=60, r=20, t=85, b=40), title_font_size=15,
-                      legend=dict(orientation="h", y=-0.2))
+                      # inside the plot: below it sits the slider and its "α = …" label
+                      legend=dict(x=0.99, xanchor="right", y=0.99, yanchor="top", bgcolor="rgba(255,255,255,0.7)"))
     index = {float(lrs[i]): i for i in order}
 
     def traces(lr):
