@@ -18,21 +18,21 @@ RTOL = 1e-7
 N = 400  # steps compared with torch (at least 300 everywhere the twin allows it)
 
 
-def torch_lrs(make_scheduler, n, lr=0.1):
+def torch_lrs(make_scheduler, n, lr=0.1, optimizer=torch.optim.SGD):
     """The lr of each of ``n`` optimizer steps under a torch scheduler: read before each step.
 
-    SGD on one float64 parameter, ``optimizer.step()`` then ``scheduler.step()``, the order
+    ``optimizer`` (SGD by default) on one float64 parameter, ``optimizer.step()`` then ``scheduler.step()``, the order
     torch asks for. The scheduler is not stepped after the last step (OneCycleLR refuses to
     go past ``total_steps``).
     """
     param = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    optimizer = torch.optim.SGD([param], lr=lr)
-    scheduler = make_scheduler(optimizer)
+    opt = optimizer([param], lr=lr)
+    scheduler = make_scheduler(opt)
     lrs = []
     for k in range(n):
-        lrs.append(optimizer.param_groups[0]["lr"])
+        lrs.append(opt.param_groups[0]["lr"])
         param.grad = torch.ones_like(param)
-        optimizer.step()
+        opt.step()
         if k < n - 1:
             scheduler.step()
     return np.array(lrs)

@@ -14,26 +14,14 @@ import torch
 from torch.optim import lr_scheduler
 
 from lrcourse import schedules
+from test_schedules import torch_lrs
 
 N = 300  # optimizer steps compared
 
 
 def lrs_seen(make_scheduler, n=N, lr=0.1, optimizer=torch.optim.SGD):
-    """``param_groups[0]["lr"]`` before each of ``n`` optimizer steps, the scheduler stepped after each.
-
-    The scheduler is not stepped after the last step (OneCycleLR refuses to go past total_steps).
-    """
-    param = torch.zeros(1, dtype=torch.float64, requires_grad=True)
-    opt = optimizer([param], lr=lr)
-    scheduler = make_scheduler(opt)
-    lrs = []
-    for k in range(n):
-        lrs.append(opt.param_groups[0]["lr"])
-        param.grad = torch.ones_like(param)
-        opt.step()
-        if k < n - 1:
-            scheduler.step()
-    return np.array(lrs)
+    """``param_groups[0]["lr"]`` before each of ``n`` optimizer steps (see test_schedules.torch_lrs)."""
+    return torch_lrs(make_scheduler, n, lr=lr, optimizer=optimizer)
 
 
 def warmup_then_cosine(o, warmup_steps=20, total_steps=N, lr_min=0.001):
