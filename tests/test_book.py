@@ -95,3 +95,32 @@ def test_every_figure_says_what_it_shows(built_book):
                 f"{page.name}: image {img.get('src')} has no alt text (set it in the cell's metadata)"
         for layout in re.findall(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*\[.*?\],\s*(\{.*?\})\s*,\s*\{\"responsive\"", html, re.S):
             assert re.search(r'"title":\{[^}]*"text":"[^"]+', layout), f"{page.name}: a plotly figure has no title"
+
+
+def _notebooks():
+    return [ROOT / f"{name}.ipynb" for name in _chapters() if (ROOT / f"{name}.ipynb").exists()]
+
+
+def test_every_notebook_installs_lrcourse_when_opened_in_colab():
+    """Colab's launch button opens a chapter in a kernel without lrcourse: the first code cell
+    installs it from the book's own repository there, and is hidden from the book."""
+    import json
+
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+    notebooks = _notebooks()
+    assert len(notebooks) >= 8
+    for path in notebooks:
+        code = [c for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+        first = code[0]
+        source = "".join(first["source"])
+        assert 'if "google.colab" in sys.modules:' in source, f"{path.name}: the first code cell is not the Colab set-up"
+        assert f'%pip install --quiet "lrcourse @ git+{url}"' in source, \
+            f"{path.name}: the Colab set-up must install from repository.url ({url}) of _config.yml"
+        assert "remove-cell" in first["metadata"].get("tags", []), f"{path.name}: the Colab set-up is not hidden"
+        assert first["outputs"] == [], f"{path.name}: the Colab set-up printed something outside Colab"
+        assert not any("google.colab" in "".join(c["source"]) for c in code[1:])
+
+
+def test_the_colab_set_up_is_not_in_the_published_pages(built_book):
+    for page in _pages(built_book):
+        assert "google.colab" not in page.read_text(encoding="utf-8"), f"{page.name} shows the Colab set-up"
