@@ -195,6 +195,23 @@ def sweep(lrs, seeds=(0, 1, 2), *, epochs: int | None = None, optimizer: str = "
                         desc="cnn sweep", threads=threads, batched=batched, **optimizer_kwargs)
 
 
+def lr_range_test(seed: int = 0, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100,
+                  rule: str = "valley", optimizer: str = "sgd", data="digits", batch_size: int | None = None,
+                  channels=None, clip_norm=None, progress: bool = False, threads: int | None = 1,
+                  **optimizer_kwargs) -> engine.RangeTest:
+    """The LR range test (:mod:`lrcourse.engine.lr_range`) on a fresh :class:`SmallCNN`:
+    ``steps`` mini-batches while α grows from ``start_lr`` to ``end_lr``.
+
+    ``r.lrs`` and ``r.losses`` (smoothed training loss) trace the curve and
+    ``r.suggestion`` is the α that ``rule`` reads off it (``r.suggestions`` has every rule's).
+    """
+    dataset, _, batch_size, channels = _options(data, 1, batch_size, channels)
+    return engine.lr_range_test(lambda seed: problem(seed, dataset, 1, batch_size, channels), seed=seed,
+                                threads=threads, start_lr=start_lr, end_lr=end_lr, steps=steps, rule=rule,
+                                optimizer=optimizer, clip_norm=clip_norm, progress=progress,
+                                desc="cnn range test", **optimizer_kwargs)
+
+
 # --------------------------------------------------------------------------- command line
 
 def main(argv=None) -> int:

@@ -239,6 +239,24 @@ def sweep(lrs, seeds=(0, 1, 2), *, steps: int | None = None, epochs: int | None 
     return dataclasses.replace(s, histories={key: _inf_if_exploded(h) for key, h in s.histories.items()})
 
 
+def lr_range_test(seed: int = 0, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100,
+                  rule: str = "valley", optimizer: str = "sgd", clip_norm=None, data="stdlib",
+                  level: str | None = None, batch_size: int | None = None, bptt: int | None = None,
+                  embedding_dim: int | None = None, hidden_size: int | None = None,
+                  num_layers: int | None = None, progress: bool = False, threads: int | None = 1,
+                  **optimizer_kwargs) -> engine.RangeTest:
+    """The LR range test (:mod:`lrcourse.engine.lr_range`) on a fresh :class:`LanguageModel`:
+    ``steps`` windows of text while α grows from ``start_lr`` to ``end_lr``.
+
+    ``r.lrs`` and ``r.losses`` (smoothed training cross-entropy) trace the curve and
+    ``r.suggestion`` is the α that ``rule`` reads off it (``r.suggestions`` has every rule's).
+    """
+    make_problem = _options(data, level, 1, None, batch_size, bptt, embedding_dim, hidden_size, num_layers)
+    return engine.lr_range_test(make_problem, seed=seed, threads=threads, start_lr=start_lr, end_lr=end_lr,
+                                steps=steps, rule=rule, optimizer=optimizer, clip_norm=clip_norm,
+                                progress=progress, desc="lstm range test", **optimizer_kwargs)
+
+
 # --------------------------------------------------------------------------- what a trained model knows
 
 @torch.no_grad()

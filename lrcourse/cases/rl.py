@@ -510,6 +510,23 @@ def sweep(lrs, seeds=(0, 1, 2), *, env: str = DEFAULT_ENV, steps: int | None = N
 
 # --------------------------------------------------------------------------- command line
 
+def lr_range_test(seed: int = 0, *, env: str = DEFAULT_ENV, start_lr: float = 1e-7, end_lr: float = 10.0,
+                  steps: int = 100, rule: str = "valley", optimizer: str = "adam", num_envs: int | None = None,
+                  rollout_steps: int | None = None, gamma: float = 0.99, gae_lambda: float = 0.95,
+                  value_coef: float = 0.5, entropy_coef: float = 0.01, clip_norm=None, progress: bool = False,
+                  threads: int | None = 1, **optimizer_kwargs) -> engine.RangeTest:
+    """The LR range test (:mod:`lrcourse.engine.lr_range`) on a fresh actor-critic:
+    ``steps`` updates, each on a new rollout, while α grows from ``start_lr`` to ``end_lr``.
+
+    The curve is the smoothed A2C loss, which is not a measure of progress (its
+    critic part grows as the returns grow): read its suggestion with care.
+    """
+    s = settings(env, 1, num_envs, rollout_steps, None, None, gamma, gae_lambda, value_coef, entropy_coef)
+    return engine.lr_range_test(lambda seed: problem(seed, s), seed=seed, threads=threads, start_lr=start_lr,
+                                end_lr=end_lr, steps=steps, rule=rule, optimizer=optimizer, clip_norm=clip_norm,
+                                progress=progress, desc=f"{s.env} range test", **optimizer_kwargs)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lrcourse.cases.rl",

@@ -8,6 +8,8 @@ the engine trains it:
   a ``tqdm`` progress bar, timing and seeding; returns a :class:`History`;
 * :func:`sweep` — many runs over α × seeds, batched across α with
   ``torch.func.vmap`` where the model allows it; returns a :class:`Sweep`;
+* :func:`lr_range_test` — the learning-rate range test (α grows exponentially over a
+  short run) and the rules that suggest an α from its curve; returns a :class:`RangeTest`;
 * :func:`repeatable` — the seeding and thread settings that make runs repeatable.
 
 This layer imports torch, numpy and tqdm; never matplotlib, plotly or ipywidgets.
@@ -17,6 +19,7 @@ from lrcourse.engine.batched import sweep
 from lrcourse.engine.history import History, Sweep
 from lrcourse.engine.loop import DIVERGENCE_FACTOR, Problem, repeatable, train
 from lrcourse.engine.optimizers import OPTIMIZERS, optimizer_class
+from lrcourse.engine.lr_range import RangeTest, lr_range_test, range_test
 
 __all__ = ["Problem", "History", "Sweep", "train", "sweep", "repeatable", "OPTIMIZERS", "optimizer_class",
-           "DIVERGENCE_FACTOR"]
+           "DIVERGENCE_FACTOR", "RangeTest", "range_test", "lr_range_test"]
