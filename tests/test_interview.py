@@ -42,6 +42,20 @@ def test_every_cited_section_exists_and_shows_every_number_quoted(guide):
     assert interview.check(guide) == []
 
 
+def test_answers_cite_the_chapter_that_measures_them_not_only_the_cheat_sheet(guide):
+    # The guide's own cheat sheet is the evidence only for torch's default values.
+    own = interview.GUIDE_DOC + "#"
+    for q in guide.questions:
+        if all(e.startswith(own) for e in q.evidence):
+            assert q.evidence == (own + "torch-s-default-hyperparameters",), q.id
+
+
+@pytest.mark.parametrize("chapter", ["schedules", "adaptive-methods", "case-cnn", "case-lstm", "case-rl"])
+def test_each_measured_chapter_backs_several_questions(guide, chapter):
+    citing = [q.id for q in guide.questions if any(e.startswith(f"book/{chapter}#") for e in q.evidence)]
+    assert len(citing) >= 3, f"only {citing} cite book/{chapter}"
+
+
 def test_the_check_fails_on_a_missing_section_or_an_invented_number(guide):
     q = guide.questions[0]
     missing = q._replace(evidence=("book/update-rule#no-such-heading",))
