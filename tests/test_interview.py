@@ -38,6 +38,11 @@ def test_at_least_40_questions_covering_the_six_topics(guide):
     assert len(sentences) == 2, "the short definition is two sentences"
 
 
+def test_the_landing_page_counts_the_questions_right(guide):
+    row = next(line for line in (ROOT / "book" / "index.md").read_text().splitlines() if "interview-guide" in line)
+    assert f"{len(guide.questions)} questions" in row, f"book/index.md: {row}"
+
+
 def test_every_cited_section_exists_and_shows_every_number_quoted(guide):
     assert interview.check(guide) == []
 
