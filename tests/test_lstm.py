@@ -134,6 +134,18 @@ def test_sweep_equals_the_runs_one_by_one():
     assert "validation perplexity" in table and "2/2" in table and "inf" not in table.split("\n")[1]
 
 
+def test_sweep_in_two_processes_gives_the_same_runs():
+    one_by_one = lstm.sweep((1.0, 100.0), seeds=(0, 1), **FAST)
+    forked = lstm.sweep((1.0, 100.0), seeds=(0, 1), workers=2, **FAST)
+    assert list(forked.histories) == list(one_by_one.histories)
+    for key, a in one_by_one.histories.items():
+        b = forked.histories[key]
+        assert np.array_equal(a.loss, b.loss) and np.array_equal(a.metric, b.metric), key
+        assert b.config["model"] is not a.config["model"] and b.config["corpus"].name == a.config["corpus"].name
+    with pytest.raises(ValueError, match="Invalid workers value: 0"):
+        lstm.sweep((1.0,), workers=0, **FAST)
+
+
 def test_other_optimizers_and_word_level():
     h = lstm.train(3e-3, seed=0, optimizer="adam", **FAST)
     assert h.config["optimizer"] == "adam" and not h.diverged
