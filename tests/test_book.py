@@ -124,3 +124,9 @@ def test_every_notebook_installs_lrcourse_when_opened_in_colab():
 def test_the_colab_set_up_is_not_in_the_published_pages(built_book):
     for page in _pages(built_book):
         assert "google.colab" not in page.read_text(encoding="utf-8"), f"{page.name} shows the Colab set-up"
+
+
+def test_the_learning_path_lists_every_chapter():
+    index = (ROOT / "book" / "index.md").read_text()
+    for name in _chapters()[1:]:
+        assert f"| {{doc}}`{name.removeprefix('book/')}` |" in index, f"book/index.md: no row for {name}"
