@@ -10,6 +10,8 @@ the engine trains it:
   ``torch.func.vmap`` where the model allows it; returns a :class:`Sweep`;
 * :func:`lr_range_test` — the learning-rate range test (α grows exponentially over a
   short run) and the rules that suggest an α from its curve; returns a :class:`RangeTest`;
+* :func:`top_hessian_eigenvalue` — the sharpness of a loss (power iteration on
+  Hessian-vector products, :mod:`lrcourse.engine.sharpness`);
 * :func:`repeatable` — the seeding and thread settings that make runs repeatable.
 
 This layer imports torch, numpy and tqdm; never matplotlib, plotly or ipywidgets.
@@ -20,6 +22,8 @@ from lrcourse.engine.history import History, Sweep
 from lrcourse.engine.loop import DIVERGENCE_FACTOR, Problem, repeatable, train
 from lrcourse.engine.optimizers import OPTIMIZERS, optimizer_class
 from lrcourse.engine.lr_range import RangeTest, lr_range_test, range_test
+from lrcourse.engine.sharpness import top_hessian_eigenvalue
 
 __all__ = ["Problem", "History", "Sweep", "train", "sweep", "repeatable", "OPTIMIZERS", "optimizer_class",
-           "DIVERGENCE_FACTOR", "RangeTest", "range_test", "lr_range_test"]
+           "DIVERGENCE_FACTOR", "RangeTest", "range_test", "lr_range_test",
+           "top_hessian_eigenvalue"]

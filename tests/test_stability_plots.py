@@ -1,0 +1,158 @@
+"""lrcourse.stability_plots: batch-size tables and explorer, the sharpness figure."""
+
+import json
+import math
+import re
+
+import numpy as np
+import pytest
+
+from lrcourse import stability_plots
+from lrcourse.engine import History, Sweep
+
+LRS = 2.0 ** np.arange(-3, 3)          # 0.125 … 4
+
+
+def _figure_json(html):
+    match = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*\}),\s*\{\"responsive\"", html, re.S)
+    assert match, "the static HTML does not call Plotly.newPlot as expected"
+    return json.loads(match.group(1)), json.loads(match.group(2))
+
+
+def _history(final, diverged_at=None, steps=100, lr=0.1, sharpness=None):
+    n = steps if diverged_at is None else diverged_at + 1
+    loss = np.linspace(2.3, 0.1, n)
+    logs = {} if sharpness is None else {"sharpness": np.asarray(sharpness, dtype=float)}
+    return History(loss=loss, lrs=np.full(n - (diverged_at is not None), lr), metric=np.array([final]),
+                   metric_steps=np.array([n]), metric_epochs=np.array([10.0]),
+                   diverged=diverged_at is not None, diverged_at=diverged_at,
+                   diverged_loss=None if diverged_at is None else 50.0, seconds=0.0,
+                   config={"metric_name": "test accuracy", "steps": steps, "lr": lr}, logs=logs)
+
+
+def _sweep(means, steps=100, diverged=()):
+    """Two seeds at ±0.01 around each mean; `diverged` lists grid indices where seed 1 diverged."""
+    histories = {}
+    for i, (lr, m) in enumerate(zip(LRS, means)):
+        histories[(float(lr), 0)] = _history(m - 0.01, steps=steps)
+        histories[(float(lr), 1)] = _history(m + 0.01, diverged_at=5 if i in diverged else None, steps=steps)
+    return Sweep(lrs=LRS.copy(), seeds=(0, 1), histories=histories, seconds=0.0, batched=True,
+                 metric_name="test accuracy")
+
+
+@pytest.fixture
+def sweeps():
+    # The linear rule holds from 16 to 32 (the curve moves one grid step), the cliff stays at α = 2.
+    return {16: _sweep([0.90, 0.96, 0.97, 0.97, 0.10, 0.10], steps=200, diverged=(4, 5)),
+            32: _sweep([0.80, 0.90, 0.96, 0.97, 0.10, 0.10], steps=100, diverged=(4, 5)),
+            64: _sweep([0.60, 0.80, 0.90, 0.93, 0.20, 0.10], steps=50, diverged=(4, 5))}
+
+
+# ------------------------------------------------------------------ one sweep
+
+def test_lowest_lr_reaching_and_cliff(sweeps):
+    assert stability_plots.lowest_lr_reaching(sweeps[16], 0.95) == 0.25
+    assert stability_plots.lowest_lr_reaching(sweeps[32], 0.95) == 0.5
+    assert math.isnan(stability_plots.lowest_lr_reaching(sweeps[64], 0.95))
+    assert stability_plots.cliff(sweeps[16]) == 2.0 and stability_plots.cliff(sweeps[64]) == 2.0
+    assert math.isnan(stability_plots.cliff(_sweep([0.5, 0.6, 0.7, 0.8, 0.9, 0.95])))
+    with pytest.raises(ValueError, match="Invalid target: -1"):
+        stability_plots.lowest_lr_reaching(sweeps[16], -1)
+    with pytest.raises(ValueError, match="Invalid below: 0"):
+        stability_plots.cliff(sweeps[16], below=0)
+
+
+# ------------------------------------------------------------------ tables
+
+def test_batch_size_table(sweeps):
+    lines = stability_plots.batch_size_table(sweeps, target=0.95).splitlines()
+    assert len(lines) == 4 and "cliff" in lines[0]
+    assert lines[1].split() == ["16", "200", "0.5", "(0.970)", "0.5–1", "0.25", "2"]
+    assert lines[3].split() == ["64", "50", "1", "(0.930)", "1", "–", "2"]
+
+
+def test_scaling_table_rows_are_constant_when_the_rule_holds(sweeps):
+    lines = stability_plots.scaling_table(sweeps, [1 / 128, 1 / 64, 1 / 32]).splitlines()
+    assert lines[0].split() == ["α/B", "B", "=", "16", "B", "=", "32", "B", "=", "64"]
+    # α/B = 1/128: α = 0.125, 0.25, 0.5
+    assert lines[1].split() == ["1/128", "0.900", "0.900", "0.900"]
+    # α/B = 1/32: α = 0.5, 1, 2 — the last one is past the cliff, with a run diverged
+    assert lines[3].split() == ["1/32", "0.970", "0.970", "0.200✕1"]
+
+
+def test_scaling_table_sqrt_keeps_only_batch_sizes_on_the_grid(sweeps):
+    text = stability_plots.scaling_table(sweeps, [1 / 32, 1 / 16], rule="sqrt")
+    lines = text.splitlines()
+    assert "B = 32" not in text and lines[0].split()[0] == "α/√B"
+    assert lines[1].split() == ["1/32", "0.900", "0.800"]      # α = 0.125 at 16, 0.25 at 64
+    assert lines[2].split() == ["1/16", "0.960", "0.900"]
+
+
+def test_scaling_table_marks_alpha_off_the_grid(sweeps):
+    lines = stability_plots.scaling_table(sweeps, [1 / 512, 1 / 128]).splitlines()
+    assert lines[1].split() == ["1/512", "·", "·", "0.600"]        # α = 1/32 and 1/16 are not on the grid
+    only = stability_plots.scaling_table(sweeps, [1 / 512]).splitlines()
+    assert only[0].split() == ["α/B", "B", "=", "64"]             # columns without a value are left out
+
+
+def test_bad_sweeps(sweeps):
+    with pytest.raises(ValueError, match="Invalid sweeps"):
+        stability_plots.batch_size_table({16: sweeps[16]})
+    with pytest.raises(ValueError, match="increasing order"):
+        stability_plots.batch_size_table({32: sweeps[32], 16: sweeps[16]})
+    other = Sweep(lrs=LRS[:3].copy(), seeds=(0,), histories={(float(lr), 0): _history(0.5) for lr in LRS[:3]},
+                  seconds=0.0, batched=True)
+    with pytest.raises(ValueError, match="another grid"):
+        stability_plots.batch_size_table({16: sweeps[16], 32: other})
+    with pytest.raises(ValueError, match="Invalid rule: 'cubic'"):
+        stability_plots.scaling_table(sweeps, [1 / 64], rule="cubic")
+    with pytest.raises(ValueError, match="Invalid ratios"):
+        stability_plots.scaling_table(sweeps, [-1.0])
+    with pytest.raises(ValueError, match="Invalid ratios"):
+        stability_plots.scaling_table(sweeps, [1e-9], rule="sqrt")
+
+
+# ------------------------------------------------------------------ explorer
+
+def test_explorer_static_steps_draw_each_batch_size(sweeps):
+    explorer = stability_plots.batch_size_explorer(sweeps, value=32)
+    data, layout = _figure_json(explorer.to_html())
+    steps = layout["sliders"][0]["steps"]
+    assert [s["label"] for s in steps] == ["16", "32", "64"]
+    assert layout["sliders"][0]["active"] == 1
+    for step, b in zip(steps, (16, 32, 64)):
+        x, y = step["args"][0]["x"], step["args"][0]["y"]       # traces: linear, √B, measured, diverged
+        np.testing.assert_allclose(x[0], LRS * b / 16, rtol=1e-4)                 # B = 16 moved ×B/16
+        np.testing.assert_allclose(x[1], LRS * math.sqrt(b / 16), rtol=1e-4)      # and ×√(B/16)
+        np.testing.assert_allclose(y[0], sweeps[16].summary()["mean"], rtol=1e-4)
+        np.testing.assert_allclose(y[2], sweeps[b].summary()["mean"], rtol=1e-4)
+        assert len(x[3]) == int(np.sum(sweeps[b].summary()["diverged"] > 0))
+        assert f"B = {b}: {sweeps[b].grid[0, 0].config['steps']} steps" in step["args"][1]["title.text"]
+    # the linear rule's prediction from B = 16 (best α 0.5) at B = 64: 2; the √B rule's: 1
+    assert "linear rule 2, √B rule 1" in steps[2]["args"][1]["title.text"]
+    assert explorer.label == "batch size B" and explorer.grid_only
+    with pytest.raises(ValueError, match="Invalid reference: 8"):
+        stability_plots.batch_size_explorer(sweeps, reference=8)
+
+
+# ------------------------------------------------------------------ sharpness figure
+
+def test_sharpness_figure_draws_the_runs_and_their_edges_and_leaves_out_diverged_ones():
+    ok = _history(0.9, steps=100, lr=0.1, sharpness=np.where(np.arange(100) % 10 == 0, 15.0, np.nan))
+    blown = _history(0.1, diverged_at=7, lr=0.5, sharpness=np.r_[11.0, np.full(7, np.nan)])
+    fig = stability_plots.sharpness_figure([ok, blown], title="EoS")
+    names = [t.name for t in fig.data]
+    assert names == ["λ_max at α = 0.1", "2/α = 20", "loss at α = 0.1"]
+    assert list(fig.data[0].x) == list(range(0, 100, 10)) and set(fig.data[0].y) == {15.0}
+    assert list(fig.data[1].y) == [20.0, 20.0]
+    assert "not drawn: α = 0.5 diverged at step 7" in fig.layout.title.text
+    assert fig.layout.yaxis2.type == "log"
+
+
+def test_sharpness_figure_bad_input():
+    with pytest.raises(ValueError, match="Invalid histories"):
+        stability_plots.sharpness_figure([], title="x")
+    with pytest.raises(ValueError, match="logs\\['sharpness'\\]"):
+        stability_plots.sharpness_figure([_history(0.9)], title="x")
+    with pytest.raises(ValueError, match="Invalid loss_stride value: 0"):
+        stability_plots.sharpness_figure([_history(0.9, sharpness=[1.0])], title="x", loss_stride=0)
