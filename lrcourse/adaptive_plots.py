@@ -31,7 +31,7 @@ from plotly.subplots import make_subplots
 from lrcourse import _checks, optim
 from lrcourse.descent import describe, run
 from lrcourse.explorer import Explorer
-from lrcourse.figures import CURVE_COLORS, PATH_COLOR
+from lrcourse.figures import CURVE_COLORS, PATH_COLOR, styled
 from lrcourse.objectives import Objective
 
 __all__ = ["update_source", "stability_map", "paths_explorer", "GoodRange", "good_range", "sensitivity_figure",
@@ -39,12 +39,6 @@ __all__ = ["update_source", "stability_map", "paths_explorer", "GoodRange", "goo
 
 PATH_COLORS = (PATH_COLOR, "#2ca02c", "#9467bd", "#ff7f0e")
 INSIDE_LEGEND = dict(x=0.99, y=0.01, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)")
-
-
-def _layout(fig: go.Figure, **kwargs) -> go.Figure:
-    style = dict(template="plotly_white", margin=dict(l=60, r=20, t=85, b=40), title_font_size=15)
-    fig.update_layout(**{**style, **kwargs})
-    return fig
 
 
 # -- reading an optimizer's source -------------------------------------------------------
@@ -111,7 +105,7 @@ def stability_map(betas, products, rates, *, title: str = "Heavy-ball momentum o
                              line=dict(color="black", width=2.5, dash="dash")))
     fig.add_trace(go.Scatter(x=edge, y=np.full_like(edge, 2.0), mode="lines", name="plain gradient descent: αλ = 2",
                              line=dict(color="black", width=1.5, dash="dot")))
-    return _layout(fig, title_text=title,
+    return styled(fig, title_text=title,
                    xaxis=dict(title="momentum β", range=[betas.min(), betas.max()]),
                    yaxis=dict(title="α · λ", range=[products.min(), products.max()]),
                    height=480, legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
@@ -159,7 +153,7 @@ def paths_explorer(objective: Objective, w0, lrs, optimizers: Mapping[str, Calla
                                hoverinfo="skip", name="log loss contours"))
     fig.add_trace(go.Scatter(x=objective.minimizers[:, 0], y=objective.minimizers[:, 1], mode="markers",
                              marker=dict(symbol="star", size=14, color="black"), name="minimum", showlegend=False))
-    _layout(fig, xaxis=dict(title="w₁", range=[x_lo, x_hi], constrain="domain"),
+    styled(fig, xaxis=dict(title="w₁", range=[x_lo, x_hi], constrain="domain"),
             yaxis=dict(title="w₂", range=[y_lo, y_hi], scaleanchor="x", constrain="domain"),
             margin=dict(l=50, r=20, t=30 + 22 * (len(names) + 1), b=40), legend=INSIDE_LEGEND)
 
@@ -253,7 +247,7 @@ def sensitivity_figure(sweeps: Mapping[str, object], *, tolerance: float, title:
         fig.add_vrect(x0=lo, x1=hi, fillcolor=color, opacity=0.15, line_width=0, layer="below")
         fig.add_trace(go.Scatter(x=[None], y=[None], mode="lines", line=dict(color=color, width=10),
                                  opacity=0.3, name=f"{name}: within {tolerance:.0%} of its best, {r.decades:.2g} decades"))
-    return _layout(fig, title_text=title,
+    return styled(fig, title_text=title,
                    xaxis=dict(title="learning rate α (log scale)", type="log", dtick=1, exponentformat="power"),
                    yaxis=dict(title=f"final {metric}", type="log" if log_y else "linear", range=y_range),
                    height=480, legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))
@@ -330,7 +324,7 @@ def layer_figure(series: Mapping[str, Mapping[str, np.ndarray]], *, title: str, 
     for k, (label, level) in enumerate((lines or {}).items()):
         fig.add_trace(go.Scatter(x=[-0.5, len(layers) - 0.5], y=[level, level], mode="lines", name=label,
                                  line=dict(color=("gray", "black")[k % 2], dash="dash", width=1.5)))
-    return _layout(fig, title_text=title,
+    return styled(fig, title_text=title,
                    xaxis=dict(tickvals=np.arange(len(layers)), ticktext=layers, tickangle=-20, zeroline=False,
                               range=[-0.5, len(layers) - 0.5]),
                    yaxis=dict(title=y_title, type="log", exponentformat="power"),
@@ -373,7 +367,7 @@ def heatmaps(grids: Mapping[str, np.ndarray], *, x, y, x_title: str, y_title: st
                           line=dict(color="white", width=3), row=1, col=k)
         fig.update_xaxes(title_text=x_title, type="category", row=1, col=k)
     fig.update_yaxes(title_text=y_title, type="category", row=1, col=1)
-    return _layout(fig, title_text=title, height=520, margin=dict(l=70, r=20, t=90, b=130))
+    return styled(fig, title_text=title, height=520, margin=dict(l=70, r=20, t=90, b=130))
 
 
 # -- defaults ----------------------------------------------------------------------------

@@ -302,6 +302,14 @@ def eigen_explorer(objective: Objective, w0, lrs, *, steps: int = 40, value: flo
 # -- figures of training sweeps (case studies) ------------------------------------------
 
 DIVERGED_MARKER_COLOR = "#d62728"  # the ✕ where a training run diverged
+BOOK_LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=85, b=40), title_font_size=15)
+"""The layout every chapter figure starts from: white background, room above for a two-line title."""
+
+
+def styled(fig: go.Figure, **layout) -> go.Figure:
+    """``fig`` with :data:`BOOK_LAYOUT`, then ``layout`` on top of it (``fig.update_layout``)."""
+    fig.update_layout(**{**BOOK_LAYOUT, **layout})
+    return fig
 
 
 def _moving_average(values: np.ndarray, window: int) -> np.ndarray:

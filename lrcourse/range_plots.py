@@ -22,7 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lrcourse.figures import CURVE_COLORS, DIVERGED_MARKER_COLOR
+from lrcourse.figures import CURVE_COLORS, DIVERGED_MARKER_COLOR, styled
 
 __all__ = ["RULE_STYLES", "range_test_figure", "range_tests_figure", "Validation", "validation_table",
            "validation_figure"]
@@ -35,12 +35,6 @@ RULE_STYLES = {
 }
 RAW_COLOR = "#9e9e9e"
 LOG_TICKS = [m * 10.0**e for e in range(-3, 7) for m in (1, 2, 5)]      # 1, 2, 5 per decade on a log axis
-
-
-def _layout(fig: go.Figure, **kwargs) -> go.Figure:
-    style = dict(template="plotly_white", margin=dict(l=60, r=20, t=85, b=40), title_font_size=15)
-    fig.update_layout(**{**style, **kwargs})
-    return fig
 
 
 def _plain(x: float, digits: int = 3) -> str:
@@ -135,7 +129,7 @@ def range_test_figure(result, *, title: str, rules=None, raw: bool = True, y_ran
         fig.add_trace(go.Scatter(x=[lrs[-1]], y=[min(losses[-1], hi)], mode="markers", cliponaxis=False,
                                  name=f"stopped at α = {_plain(lrs[-1])}: {why}",
                                  marker=dict(symbol="x", size=12, color=DIVERGED_MARKER_COLOR)))
-    return _layout(fig, title_text=title,
+    return styled(fig, title_text=title,
                    xaxis=dict(title="learning rate α of the step (log scale)", **_log_x(lrs)),
                    yaxis=dict(title="training loss", range=[lo, hi]),
                    height=460, legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
@@ -167,7 +161,7 @@ def range_tests_figure(results: Mapping[str, object], *, title: str, rule: str =
                                  marker=dict(symbol=style["symbol"], size=11, color=color,
                                              line=dict(color="black", width=1))))
     every = np.concatenate([lrs for lrs, *_ in curves.values()])
-    return _layout(fig, title_text=title,
+    return styled(fig, title_text=title,
                    xaxis=dict(title="learning rate α of the step (log scale)", **_log_x(every)),
                    yaxis=dict(title="smoothed training loss", range=list(y_range)),
                    height=460, legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
@@ -301,5 +295,5 @@ def validation_figure(cases: Mapping[str, Validation], *, title: str, log_y=(), 
                          range=y_range, row=row, col=1, **ticks)
     fig.update_xaxes(title_text="learning rate α (log scale)", row=len(cases), col=1)
     fig.update_annotations(font_size=12)
-    return _layout(fig, title_text=title, height=290 * len(cases) + 130,
+    return styled(fig, title_text=title, height=290 * len(cases) + 130,
                    legend=dict(orientation="h", yanchor="top", y=-0.35 / len(cases), x=0))

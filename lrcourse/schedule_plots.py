@@ -21,19 +21,13 @@ from plotly.subplots import make_subplots
 
 from lrcourse import _checks, optim
 from lrcourse.explorer import Explorer
-from lrcourse.figures import CURVE_COLORS
+from lrcourse.figures import CURVE_COLORS, styled
 from lrcourse.objectives import Objective
 
 REFERENCE_COLOR = "#9e9e9e"
 COLORS = CURVE_COLORS + ("#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
 # Explorers keep their legend inside the plot: below it, it would collide with the slider.
 INSIDE_LEGEND = dict(x=0.99, y=0.99, xanchor="right", yanchor="top", bgcolor="rgba(255,255,255,0.8)")
-
-
-def _layout(fig: go.Figure, **kwargs) -> go.Figure:
-    style = dict(template="plotly_white", margin=dict(l=60, r=20, t=85, b=40), title_font_size=15)
-    fig.update_layout(**{**style, **kwargs})
-    return fig
 
 
 # -- one schedule, one parameter on a slider ----------------------------------------------
@@ -69,7 +63,7 @@ def schedule_explorer(make: Callable[[float], Callable], values, *, label: str, 
     top = max(float(np.max(schedule_at(v)(t))) for v in values)
     fig = go.Figure(go.Scatter(x=t, y=schedule_at(start)(t), mode="lines", name=f"{label} = {fmt.format(start)}",
                                line=dict(color=REFERENCE_COLOR, dash="dash", width=1.5), hoverinfo="skip"))
-    _layout(fig, xaxis=dict(title="step t", range=[0, steps - 1]),
+    styled(fig, xaxis=dict(title="step t", range=[0, steps - 1]),
             yaxis=dict(title="learning rate α(t)", range=[0, 1.08 * top if top > 0 else 1.0]),
             legend=INSIDE_LEGEND)
 
@@ -101,7 +95,7 @@ def schedules_figure(named: Mapping[str, Callable], steps: int, *, title: str, c
     for c in range(1, cols + 1):
         fig.update_xaxes(title_text="step t", row=rows, col=c)
     fig.update_annotations(font_size=12)
-    return _layout(fig, title_text=title, height=170 * rows + 110, margin=dict(l=45, r=15, t=80, b=45))
+    return styled(fig, title_text=title, height=170 * rows + 110, margin=dict(l=45, r=15, t=80, b=45))
 
 
 def lines_figure(curves: Mapping[str, object], *, title: str, x_title: str, y_title: str,
@@ -123,7 +117,7 @@ def lines_figure(curves: Mapping[str, object], *, title: str, x_title: str, y_ti
         fig.add_trace(go.Scatter(x=x[keep], y=y[keep], mode="lines", name=name,
                                  line=dict(color=COLORS[i % len(COLORS)], width=2,
                                            dash=(dash or {}).get(name, "solid"))))
-    return _layout(fig, title_text=title, xaxis=dict(title=x_title),
+    return styled(fig, title_text=title, xaxis=dict(title=x_title),
                    yaxis=dict(title=y_title, type="log" if log_y else "linear", exponentformat="power"), height=440,
                    legend=dict(orientation="h", y=-0.2))
 
@@ -199,7 +193,7 @@ def noise_floor_explorer(objective: Objective, w0, lrs, *, steps: int, noise: fl
     start_loss = float(objective.value(np.asarray(w0, dtype=float)))
     low = float(predicted_noise_floor(objective, lrs.min(), noise))
     fig = go.Figure()
-    _layout(fig, xaxis=dict(title="step t", range=[0, steps]),
+    styled(fig, xaxis=dict(title="step t", range=[0, steps]),
             yaxis=dict(title=f"loss, mean of {seeds} runs", type="log",
                        range=[np.log10(low) - 0.5, np.log10(start_loss) + 0.2], exponentformat="power"),
             legend=INSIDE_LEGEND)
@@ -299,7 +293,7 @@ def peak_figure(sweeps: Mapping[str, object], *, title: str, error: bool = True)
                                  marker=dict(color=color, size=5, opacity=0.35), hoverinfo="skip"))
     label = f"1 − {some.metric_name}" if error else some.metric_name
     ticks = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0]
-    return _layout(fig, title_text=title,
+    return styled(fig, title_text=title,
                    xaxis=dict(title="peak learning rate α (log scale)", type="log",
                               tickvals=peaks, ticktext=[f"{p:.3g}" for p in peaks]),
                    yaxis=dict(title=f"final {label}" + (" (log scale)" if error else ""),

@@ -23,18 +23,12 @@ from plotly.subplots import make_subplots
 from lrcourse import _checks
 from lrcourse.adaptive_plots import good_range
 from lrcourse.explorer import Explorer
-from lrcourse.figures import CURVE_COLORS, DIVERGED_MARKER_COLOR
+from lrcourse.figures import CURVE_COLORS, DIVERGED_MARKER_COLOR, styled
 
 RULES = ("linear", "sqrt")
 # Above the curves (the y axis runs on past 1 to make room): below the plot sits the slider.
 TOP_LEGEND = dict(orientation="h", x=0.01, y=0.99, xanchor="left", yanchor="top", bgcolor="rgba(255,255,255,0.8)",
                   font=dict(size=11))
-
-
-def _layout(fig: go.Figure, **kwargs) -> go.Figure:
-    style = dict(template="plotly_white", margin=dict(l=60, r=20, t=85, b=40), title_font_size=15)
-    fig.update_layout(**{**style, **kwargs})
-    return fig
 
 
 # -- one sweep: where the good range starts and where it ends ------------------------------
@@ -175,7 +169,7 @@ def batch_size_explorer(sweeps: Mapping[int, object], *, reference: int | None =
     name = next(iter(sweeps.values())).metric_name
     maximize = next(iter(sweeps.values())).maximize
     fig = go.Figure()
-    _layout(fig, xaxis=dict(title="learning rate α (log scale)", type="log", range=[lo - 0.1, hi + 0.1]),
+    styled(fig, xaxis=dict(title="learning rate α (log scale)", type="log", range=[lo - 0.1, hi + 0.1]),
             yaxis=dict(title=f"final {name} (mean over seeds)", range=[0, 1.3] if maximize else None,
                        tickvals=[0, 0.2, 0.4, 0.6, 0.8, 1.0] if maximize else None),
             legend=TOP_LEGEND)
@@ -260,5 +254,5 @@ def sharpness_figure(histories: Iterable, *, title: str, loss_stride: int = 5) -
     fig.update_yaxes(title_text="training loss", type="log", exponentformat="power", row=2, col=1)
     fig.update_xaxes(title_text="step", row=2, col=1)
     lines = title.count("<br>") + 1                  # break long titles with <br>: phones do not wrap them
-    return _layout(fig, title_text=title, height=600 + 20 * lines, legend=dict(orientation="h", y=-0.14),
+    return styled(fig, title_text=title, height=600 + 20 * lines, legend=dict(orientation="h", y=-0.14),
                    margin=dict(l=60, r=20, t=40 + 22 * lines, b=40))
