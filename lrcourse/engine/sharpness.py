@@ -23,11 +23,12 @@ all ≥ 0 and whose largest is λ_max + ρ.
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
+
+from lrcourse import _checks
 
 Vector = tuple  # of tensors, one per parameter, shaped like the parameters
 SHIFT_BELOW = 0.9  # an unconverged vᵀHv below 0.9‖Hv‖ means negative eigenvalues weigh in: shift
@@ -72,11 +73,7 @@ def _check_loss(loss) -> torch.Tensor:
 
 
 def _check_iters_tol(iters, tol) -> tuple[int, float]:
-    if isinstance(iters, bool) or not isinstance(iters, numbers.Integral) or iters < 1:
-        raise ValueError(f"Invalid iters value: {iters!r} (expected a positive integer)")
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not math.isfinite(tol) or tol <= 0:
-        raise ValueError(f"Invalid tol value: {tol!r} (expected a positive number)")
-    return int(iters), float(tol)
+    return _checks.positive_int(iters, "iters"), float(_checks.positive(tol, "tol value"))
 
 
 def hessian_vector_product(loss: torch.Tensor, params) -> Callable[[Vector], Vector]:
