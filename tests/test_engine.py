@@ -70,6 +70,20 @@ def test_history_fields():
     assert "final accuracy" in repr(h)
 
 
+def test_the_history_keeps_the_trained_model_and_optimizer():
+    problems = Ramp(n=3, steps=5)
+    h = engine.train(problems, 0.1, seed=0, optimizer="sgd", momentum=0.9)
+    assert h.model is problems.models[0]
+    buffers = [sum(0.9 ** j for j in range(k)) for k in range(1, 6)]     # b_k = 0.9 b_{k-1} + 1
+    expected = torch.full((1, 3), -0.1 * sum(buffers))                     # θ = −α Σ b_k, from 0
+    assert torch.allclose(h.model.weight.detach(), expected)
+    assert isinstance(h.optimizer, torch.optim.SGD) and h.optimizer.param_groups[0]["momentum"] == 0.9
+    buffer = h.optimizer.state[h.model.weight]["momentum_buffer"]
+    assert torch.allclose(buffer, torch.full((1, 3), buffers[-1]))
+    batched = engine.sweep(toy, [0.1, 0.2], seeds=(0,))
+    assert all(run.model is None and run.optimizer is None for run in batched)
+
+
 def test_training_reduces_the_loss():
     h = engine.train(lambda s: toy(s, steps=150), 0.5, seed=0)
     assert h.loss[-20:].mean() < 0.6 * h.loss[:5].mean()

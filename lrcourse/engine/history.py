@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,9 @@ class History:
     sweep's time divided by its number of runs). ``logs`` holds what the case
     recorded at each step besides the loss (see :attr:`Problem.logs`), as arrays
     aligned with ``loss``; empty when there was nothing, and in batched sweeps.
+    ``model`` and ``optimizer`` are the trained torch module and the ``torch.optim``
+    optimizer with its state (``optimizer.state``), to look inside or train on;
+    ``None`` for the runs of a batched sweep.
     """
 
     loss: np.ndarray
@@ -35,6 +39,8 @@ class History:
     seconds: float
     config: dict = field(default_factory=dict)
     logs: dict = field(default_factory=dict)
+    model: Any = None
+    optimizer: Any = None
 
     @property
     def final(self) -> float:

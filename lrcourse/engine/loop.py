@@ -223,7 +223,8 @@ def train(make_problem: Callable[[int], Problem], lr=None, *, seed: int = 0, opt
     and the model is evaluated as it is (the diverging step is not applied).
 
     The problem is built and trained inside :func:`repeatable` (``seed``,
-    ``threads``), so the same seed gives a bit-identical history.
+    ``threads``), so the same seed gives a bit-identical history. The history
+    keeps the trained model and the optimizer (``h.model``, ``h.optimizer``).
     """
     seed = check_seed(seed)
     check_lr_or_schedule(lr, schedule)
@@ -307,4 +308,6 @@ def _run(problem: Problem, cls, lrs, opt_kwargs, clip_norm, config, progress, de
         seconds=time.perf_counter() - start,
         config=config,
         logs={name: np.asarray(values, dtype=float) for name, values in problem.logs.items()},
+        model=model,
+        optimizer=opt,
     )
