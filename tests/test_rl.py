@@ -1,6 +1,7 @@
 """The RL case study: A2C pieces, repeatability, divergence and collapse, CartPole, MinAtar, ALE, CLI."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -204,6 +205,23 @@ def test_sweep_in_two_processes_gives_the_same_runs():
         assert np.array_equal(a.logs["entropy"], b.logs["entropy"]) and a.config == b.config, key
     with pytest.raises(ValueError, match="Invalid workers value: 0"):
         rl.sweep([1e-3], workers=0, **SHORT)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts open files through /proc")
+def test_forked_runs_come_back_whole_without_holding_file_descriptors():
+    """Histories from worker processes carry the trained model and optimizer as plain copies.
+    (Sent through torch's shared-memory reductions they held a file descriptor per tensor,
+    and a chapter's sweep hung its kernel.)"""
+    before = len(os.listdir("/proc/self/fd"))
+    forked = rl.sweep([1e-3, 3e-3], seeds=(0, 1), workers=2, **SHORT)
+    assert len(os.listdir("/proc/self/fd")) - before < 8
+    for h in forked:
+        params = list(h.model.parameters())
+        assert h.optimizer.param_groups[0]["params"][0] is params[0]
+        assert set(h.optimizer.state) == set(params)
+    alone = rl.train(3e-3, seed=1, **SHORT)
+    for a, b in zip(alone.model.parameters(), forked[3e-3, 1].model.parameters()):
+        assert torch.equal(a, b)
 
 
 def test_minatar_breakout():

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import multiprocessing
+import pickle
 import time
 from typing import Callable
 
@@ -126,7 +127,8 @@ def _sweep_one_by_one(make_problem, members, schedules, clip_norm, progress, des
             # Forked workers inherit the job (make_problem is often a closure, which cannot be
             # pickled); only run numbers go out, and Histories without their schedule come back.
             with multiprocessing.get_context("fork").Pool(min(workers, len(members))) as pool:
-                for (lr, seed), h in zip(members, pool.imap(_train_member, range(len(members)))):
+                for (lr, seed), data in zip(members, pool.imap(_train_member_pickled, range(len(members)))):
+                    h = pickle.loads(data)
                     histories[(lr, seed)] = dataclasses.replace(h, config={**h.config, "schedule": schedules[lr]})
                     bar.update()
         else:
@@ -149,6 +151,13 @@ def _train_member(i: int, keep_schedule: bool = False) -> History:
     h = train(make_problem, None if sched else lr, seed=seed, optimizer=optimizer, schedule=sched,
               clip_norm=clip_norm, threads=threads, **optimizer_kwargs)
     return dataclasses.replace(h, config={**h.config, "lr": lr, "schedule": sched if keep_schedule else None})
+
+
+def _train_member_pickled(i: int) -> bytes:
+    """:func:`_train_member` in a worker, its History (model and optimizer included) as plain
+    pickle bytes. A pool would otherwise send every tensor through torch's shared-memory
+    reductions, one file descriptor each, and hundreds of those hung the kernel."""
+    return pickle.dumps(_train_member(i))
 
 
 def _can_batch(problems: dict) -> bool:
