@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -21,3 +22,13 @@ def built_book():
     warnings = [line for line in output.splitlines() if "WARNING" in line]
     assert not warnings, "the book build warned:\n" + "\n".join(warnings)
     return HTML
+
+
+@pytest.fixture
+def one_thread():
+    """Torch on one thread for the test: fastest for tiny tensors, and steady when other jobs
+    share the CPU. Use it with ``pytestmark = pytest.mark.usefixtures("one_thread")``."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -14,13 +14,7 @@ from lrcourse.engine.sharpness import top_hessian_eigenvalue
 FAST = dict(steps=30, n_train=64, hidden=16, sharpness_every=10)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread is fastest, and steady when other jobs share the CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")   # conftest.py
 
 
 def test_history_of_a_short_run():

@@ -13,13 +13,7 @@ from lrcourse.engine.sharpness import (hessian_vector_product, power_iteration, 
                                        top_hessian_eigenvalue)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one thread is fastest, and steady when other jobs share the CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")   # conftest.py
 
 
 def quadratic(spectrum, seed=0, dtype=torch.float64):
