@@ -339,7 +339,7 @@ def _has_epochs(history) -> bool:
     return len(epochs) > 0 and bool(np.all(np.isfinite(epochs)))
 
 
-def _plain(x: float, digits: int) -> str:
+def plain(x: float, digits: int = 3) -> str:
     """``digits`` significant digits without an exponent where one is not needed: 170, not 1.7e+02."""
     return f"{float(f'{x:.{digits}g}'):g}" if np.isfinite(x) else str(x)
 
@@ -347,7 +347,7 @@ def _plain(x: float, digits: int) -> str:
 def _summary_line(sweep, i: int, lr: float) -> str:
     s = sweep.summary()
     n = len(sweep.seeds)
-    text = f"α = {lr:.3g}: final {sweep.metric_name} {_plain(s['mean'][i], 3)} ± {_plain(s['std'][i], 2)} ({n} seeds)"
+    text = f"α = {lr:.3g}: final {sweep.metric_name} {plain(s['mean'][i], 3)} ± {plain(s['std'][i], 2)} ({n} seeds)"
     if s["diverged"][i]:
         steps = sorted(h.diverged_at for h in sweep.grid[i] if h.diverged)
         text += f"<br>diverged in {s['diverged'][i]}/{n} runs, at step {', '.join(map(str, steps))}"

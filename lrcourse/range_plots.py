@@ -22,7 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lrcourse.figures import CURVE_COLORS, DIVERGED_MARKER_COLOR, styled
+from lrcourse.figures import CURVE_COLORS, DIVERGED_MARKER_COLOR, plain, styled
 
 __all__ = ["RULE_STYLES", "range_test_figure", "range_tests_figure", "Validation", "validation_table",
            "validation_figure"]
@@ -35,14 +35,6 @@ RULE_STYLES = {
 }
 RAW_COLOR = "#9e9e9e"
 LOG_TICKS = [m * 10.0**e for e in range(-3, 7) for m in (1, 2, 5)]      # 1, 2, 5 per decade on a log axis
-
-
-def _plain(x: float, digits: int = 3) -> str:
-    """``digits`` significant digits, without an exponent where none is needed: 0.115, 10.4, 236."""
-    if not math.isfinite(x):
-        return "–" if math.isnan(x) else str(x)
-    text = f"{x:.{digits}g}"
-    return text if "e" in text and (abs(x) < 1e-4 or abs(x) >= 1e6) else f"{float(text):g}"
 
 
 def _check_title(title) -> str:
@@ -116,10 +108,10 @@ def range_test_figure(result, *, title: str, rules=None, raw: bool = True, y_ran
     for i, rule in enumerate(rules):
         alpha, style = float(suggestions[rule]), _style(rule, i)
         # a vertical line as a trace, so that the legend gives its α too
-        fig.add_trace(go.Scatter(x=[alpha, alpha], y=[lo, hi], mode="lines", name=f"{rule}: α = {_plain(alpha)}",
+        fig.add_trace(go.Scatter(x=[alpha, alpha], y=[lo, hi], mode="lines", name=f"{rule}: α = {plain(alpha)}",
                                  line=dict(color=style["color"], width=1.5, dash="dash"), hoverinfo="name"))
         # its label near the top, one row per rule so that nearby suggestions do not overlap
-        fig.add_annotation(x=np.log10(alpha), y=hi - (hi - lo) * (0.06 + 0.09 * i), text=f"{rule} {_plain(alpha)}",
+        fig.add_annotation(x=np.log10(alpha), y=hi - (hi - lo) * (0.06 + 0.09 * i), text=f"{rule} {plain(alpha)}",
                            showarrow=False, xanchor="left", xshift=3, font=dict(color=style["color"], size=11),
                            bgcolor="rgba(255,255,255,0.85)")
     stopped = getattr(result, "stopped_at", None)
@@ -127,7 +119,7 @@ def range_test_figure(result, *, title: str, rules=None, raw: bool = True, y_ran
         factor = (getattr(result, "config", None) or {}).get("stop_factor")
         why = f"smoothed loss > {factor:g} × its best" if factor else "the loss blew up"
         fig.add_trace(go.Scatter(x=[lrs[-1]], y=[min(losses[-1], hi)], mode="markers", cliponaxis=False,
-                                 name=f"stopped at α = {_plain(lrs[-1])}: {why}",
+                                 name=f"stopped at α = {plain(lrs[-1])}: {why}",
                                  marker=dict(symbol="x", size=12, color=DIVERGED_MARKER_COLOR)))
     return styled(fig, title_text=title,
                    xaxis=dict(title="learning rate α of the step (log scale)", **_log_x(lrs)),
@@ -157,7 +149,7 @@ def range_tests_figure(results: Mapping[str, object], *, title: str, rule: str =
                                  line=dict(color=color, width=2)))
         at = float(np.interp(np.log(alpha), np.log(lrs), losses))
         fig.add_trace(go.Scatter(x=[alpha], y=[at], mode="markers", legendgroup=name,
-                                 name=f"{name}: {rule} α = {_plain(alpha)}",
+                                 name=f"{name}: {rule} α = {plain(alpha)}",
                                  marker=dict(symbol=style["symbol"], size=11, color=color,
                                              line=dict(color="black", width=1))))
     every = np.concatenate([lrs for lrs, *_ in curves.values()])
@@ -214,7 +206,7 @@ def _distance(best: float, lr: float) -> str:
     ratio = best / lr
     word = "lower" if ratio >= 1 else "higher"
     ratio = max(ratio, 1 / ratio)
-    return f"{ratio:.1f}× {word}" if ratio < 10 else f"{_plain(ratio, 2)}× {word}"
+    return f"{ratio:.1f}× {word}" if ratio < 10 else f"{plain(ratio, 2)}× {word}"
 
 
 def _cell(sweep, i: int) -> str:
@@ -247,7 +239,7 @@ def validation_table(cases: Mapping[str, Validation]) -> str:
     for name, rule, lr, cell, where in rows:
         if rule == "grid best":
             lines.append(f"{name}: final {cases[name].grid.metric_name}, {len(cases[name].trained.seeds)} seeds")
-        lines.append(f"  {rule:<{rule_width}}α = {_plain(lr):<9} {cell:<{cell_width}}{where}".rstrip())
+        lines.append(f"  {rule:<{rule_width}}α = {plain(lr):<9} {cell:<{cell_width}}{where}".rstrip())
     return "\n".join(lines)
 
 
@@ -282,7 +274,7 @@ def validation_figure(cases: Mapping[str, Validation], *, title: str, log_y=(), 
             fig.add_trace(go.Scatter(x=[float(lr)], y=[t["mean"][k]],
                                      error_y=dict(type="data", array=[t["std"][k]], visible=bars),
                                      mode="markers", name=rule, legendgroup=rule, showlegend=rule not in shown,
-                                     hovertemplate=f"{rule}: α = {_plain(float(lr))}<br>%{{y:.3g}}<extra>{name}</extra>",
+                                     hovertemplate=f"{rule}: α = {plain(float(lr))}<br>%{{y:.3g}}<extra>{name}</extra>",
                                      marker=dict(symbol=style["symbol"], size=12, color=style["color"],
                                                  line=dict(color="black", width=1))), row=row, col=1)
             shown.add(rule)

@@ -35,6 +35,7 @@ From a shell: ``python -m lrcourse.cases.mlp --lrs 0.08,0.12,0.16``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import sys
 
@@ -147,17 +148,12 @@ def problem(seed: int, *, n_train: int, hidden: int, steps: int, sharpness_every
 
     floor = 0.5 if loss == "mse" else math.log(num_classes)      # predicting 0, or a uniform guess
     return engine.Problem(
-        model=model, loss=training_loss, batches=_repeat((x, y)), steps=steps, evaluate=evaluate,
+        model=model, loss=training_loss, batches=itertools.repeat((x, y)), steps=steps, evaluate=evaluate,
         eval_every=min(DEFAULTS["eval_every"], steps), loss_floor=floor, metric_name="test accuracy",
         maximize=True, batchable=False, logs=logs,
         config={"case": "mlp", "data": getattr(data, "name", str(data)), "n_train": n_train, "hidden": hidden,
                 "loss": loss, "sharpness_every": sharpness_every, "full_batch": True},
     )
-
-
-def _repeat(batch):
-    while True:
-        yield batch
 
 
 def train(lr, seed: int = 0, *, steps: int = DEFAULTS["steps"], n_train: int = DEFAULTS["n_train"],
