@@ -335,6 +335,8 @@ def test_sweep_helpers():
         s[0.2, 0]
     table = s.table()
     assert "0.1" in table and "3/3" in table and "accuracy" in table
+    diverged_row = table.splitlines()[3]
+    assert "diverged" in diverged_row and "nan" not in diverged_row
     assert "3 lrs × 3 seeds, batched" in repr(s)
 
 

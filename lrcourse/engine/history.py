@@ -156,7 +156,10 @@ class Sweep:
         head = f"{'lr':>10}  {self.metric_name + ' (mean ± std)':>24}  diverged"
         rows = [head]
         for lr, mean, std, div in zip(s["lr"], s["mean"], s["std"], s["diverged"]):
-            rows.append(f"{lr:>10.3g}  {mean:>15.{digits}f} ± {std:<6.{digits}f}  {div:>4d}/{n}")
+            # Every seed diverged: there is no metric to average, so say so instead of "nan ± nan".
+            cell = (f"{'diverged':>24}" if not np.isfinite(mean)
+                    else f"{mean:>15.{digits}f} ± {std:<6.{digits}f}")
+            rows.append(f"{lr:>10.3g}  {cell}  {div:>4d}/{n}")
         return "\n".join(rows)
 
     def __repr__(self) -> str:
