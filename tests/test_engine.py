@@ -1,5 +1,6 @@
 """The torch training engine: loop, divergence, schedules, seeding, batched sweeps."""
 
+import dataclasses
 import math
 import random
 
@@ -335,9 +336,16 @@ def test_sweep_helpers():
         s[0.2, 0]
     table = s.table()
     assert "0.1" in table and "3/3" in table and "accuracy" in table
-    diverged_row = table.splitlines()[3]
-    assert "diverged" in diverged_row and "nan" not in diverged_row
     assert "3 lrs × 3 seeds, batched" in repr(s)
+
+
+def test_sweep_table_says_diverged_where_no_seed_has_a_metric():
+    s = engine.sweep(toy, (0.1, 1e4), seeds=(0, 1))
+    no_metric = {key: dataclasses.replace(h, metric=np.array([np.nan])) if key[0] == 1e4 else h
+                 for key, h in s.histories.items()}
+    rows = dataclasses.replace(s, histories=no_metric).table().splitlines()
+    assert "±" in rows[1] and "nan" not in rows[1]
+    assert rows[2].split() == ["1e+04", "diverged", "2/2"]
 
 
 def test_sweep_bad_arguments():
