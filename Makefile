@@ -45,7 +45,7 @@ notebooks: $(READY)
 bench: $(READY)
 	$(BIN)/python -m benchmarks
 
-# The interview questions as an Anki deck, from book/interview/questions.yml. Its links point
+# The interview questions as an Anki deck, from lrcourse/interview/questions.yml. Its links point
 # to the published book when LRCOURSE_BOOK_URL is set (e.g. https://…/lrcourse/).
 anki: $(READY)
 	$(BIN)/python -m lrcourse.interview _build/lrcourse-interview.apkg

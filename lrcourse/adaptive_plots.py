@@ -1,6 +1,6 @@
 """Figures, explorers and tables for the chapter on adaptive methods (plotly).
 
-* :func:`update_source` — an optimizer of :mod:`lrcourse.optim` as a learner should read it:
+* :func:`update_source` — an optimizer of :mod:`lrcourse.core.optim` as a learner should read it:
   its signature, its docstring with the update equations, and its update rule;
 * :func:`stability_map` — the measured convergence rate of heavy-ball momentum on a 1-D
   quadratic, over (β, αλ), with the predicted edge αλ = 2(1 + β);
@@ -28,11 +28,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lrcourse import _checks, optim
-from lrcourse.descent import describe, run
-from lrcourse.explorer import Explorer
-from lrcourse.figures import CURVE_COLORS, PATH_COLOR, styled
-from lrcourse.objectives import Objective
+from lrcourse import _checks
+from lrcourse.core import optim
+from lrcourse.core.descent import describe, run
+from lrcourse.figures.explorer import Explorer
+from lrcourse.figures.landscapes import CURVE_COLORS, PATH_COLOR, styled
+from lrcourse.core.objectives import Objective
 
 __all__ = ["update_source", "stability_map", "paths_explorer", "GoodRange", "good_range", "sensitivity_figure",
            "Spread", "layer_spread", "layer_table", "layer_figure", "heatmaps", "defaults_table", "TORCH_ONLY"]
@@ -44,7 +45,7 @@ INSIDE_LEGEND = dict(x=0.99, y=0.01, xanchor="right", yanchor="bottom", bgcolor=
 # -- reading an optimizer's source -------------------------------------------------------
 
 def update_source(factory: Callable[..., optim.Optimizer]) -> str:
-    """The source of an optimizer factory of :mod:`lrcourse.optim`, reduced to what teaches.
+    """The source of an optimizer factory of :mod:`lrcourse.core.optim`, reduced to what teaches.
 
     Keeps the ``def`` line, the docstring (with the update equations) and the nested
     ``update`` function; the argument checks, ``init`` and the bookkeeping are replaced by
@@ -52,7 +53,7 @@ def update_source(factory: Callable[..., optim.Optimizer]) -> str:
     Adam and AdamW) follow in full.
     """
     if not callable(factory) or inspect.getmodule(factory) is not optim:
-        raise ValueError(f"Invalid factory: {factory!r} (expected an optimizer of lrcourse.optim, e.g. optim.adam)")
+        raise ValueError(f"Invalid factory: {factory!r} (expected an optimizer of lrcourse.core.optim, e.g. optim.adam)")
     source = textwrap.dedent(inspect.getsource(factory))
     tree = ast.parse(source)
     function = tree.body[0]
@@ -126,7 +127,7 @@ def paths_explorer(objective: Objective, w0, lrs, optimizers: Mapping[str, Calla
                    steps: int = 100, value: float | None = None, bounds=None, tol: float = 1e-3) -> Explorer:
     """An α slider over the paths of several optimizers, all at the same α, on a 2-D ``objective``.
 
-    ``optimizers`` maps a label to a factory of :mod:`lrcourse.optim` (``{"GD": optim.sgd,
+    ``optimizers`` maps a label to a factory of :mod:`lrcourse.core.optim` (``{"GD": optim.sgd,
     "Adam": optim.adam}``). The title gives, for each, its loss after ``steps`` steps and
     what the run did, or the step where it diverged.
     """

@@ -22,7 +22,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lrcourse.figures import CURVE_COLORS, DIVERGED_MARKER_COLOR, plain, styled
+from lrcourse.figures.landscapes import CURVE_COLORS, DIVERGED_MARKER_COLOR, plain, styled
 
 __all__ = ["RULE_STYLES", "range_test_figure", "range_tests_figure", "Validation", "validation_table",
            "validation_figure"]

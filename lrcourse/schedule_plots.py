@@ -19,10 +19,11 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lrcourse import _checks, optim
-from lrcourse.explorer import Explorer
-from lrcourse.figures import CURVE_COLORS, styled
-from lrcourse.objectives import Objective
+from lrcourse import _checks
+from lrcourse.core import optim
+from lrcourse.figures.explorer import Explorer
+from lrcourse.figures.landscapes import CURVE_COLORS, styled
+from lrcourse.core.objectives import Objective
 
 REFERENCE_COLOR = "#9e9e9e"
 COLORS = CURVE_COLORS + ("#e377c2", "#17becf", "#bcbd22", "#7f7f7f")

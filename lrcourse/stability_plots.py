@@ -22,8 +22,8 @@ from plotly.subplots import make_subplots
 
 from lrcourse import _checks
 from lrcourse.adaptive_plots import good_range
-from lrcourse.explorer import Explorer
-from lrcourse.figures import CURVE_COLORS, DIVERGED_MARKER_COLOR, styled
+from lrcourse.figures.explorer import Explorer
+from lrcourse.figures.landscapes import CURVE_COLORS, DIVERGED_MARKER_COLOR, styled
 
 RULES = ("linear", "sqrt")
 # Above the curves (the y axis runs on past 1 to make room): below the plot sits the slider.

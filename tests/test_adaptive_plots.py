@@ -12,7 +12,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrcourse import adaptive_plots, descent, objectives, optim
+from lrcourse import adaptive_plots
+from lrcourse.core import descent, objectives, optim
 from lrcourse.engine import History, Sweep
 
 FACTORIES = [optim.sgd, optim.adagrad, optim.rmsprop, optim.adam, optim.adamw]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse import data
+from lrcourse.data import images as data
 from lrcourse.cases import cnn
 
 SMALL = data.digits().take(256, 100)       # 8 steps of 32 per epoch

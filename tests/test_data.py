@@ -5,7 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
-from lrcourse import data
+from lrcourse.data import images as data
 
 
 def test_digits_split_and_scaling():

@@ -5,7 +5,7 @@ import functools
 import numpy as np
 import pytest
 
-from lrcourse import descent, objectives, optim
+from lrcourse.core import descent, objectives, optim
 
 QUAD = objectives.quadratic((1.0, 10.0), angle=0.5)
 

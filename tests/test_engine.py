@@ -176,7 +176,7 @@ def test_constant_lr_is_applied():
 
 
 def test_schedule_from_the_core_works():
-    schedules = pytest.importorskip("lrcourse.schedules")
+    schedules = pytest.importorskip("lrcourse.core.schedules")
     schedule = schedules.cosine(0.2, STEPS)
     h = engine.train(toy, schedule=schedule, seed=0)
     assert np.allclose(h.lrs, [schedule(k) for k in range(STEPS)])

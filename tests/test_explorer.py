@@ -7,9 +7,9 @@ import time
 import numpy as np
 import pytest
 
-from lrcourse import objectives
-from lrcourse.explorer import Explorer
-from lrcourse.figures import trajectory_explorer
+from lrcourse.core import objectives
+from lrcourse.figures.explorer import Explorer
+from lrcourse.figures.landscapes import trajectory_explorer
 
 GRID = np.geomspace(0.01, 0.3, 41)
 

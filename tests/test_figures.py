@@ -7,7 +7,8 @@ import re
 import numpy as np
 import pytest
 
-from lrcourse import descent, figures, objectives, theory
+from lrcourse.core import descent, objectives, theory
+from lrcourse import figures
 
 WELL = objectives.double_well(0.3)
 BOWL = objectives.quadratic((1.0, 10.0), angle=np.pi / 6)

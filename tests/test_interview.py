@@ -11,7 +11,8 @@ import genanki
 import pytest
 
 from conftest import ROOT
-from lrcourse import interview, optim
+from lrcourse import interview
+from lrcourse.core import optim
 
 TOPICS = ["definition", "update-rule", "schedules", "adaptive-methods", "case-studies", "nuances"]
 GUIDE = ROOT / "book" / "interview-guide.ipynb"

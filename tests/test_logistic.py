@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lrcourse import logistic, optim
+from lrcourse.core import logistic, optim
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from lrcourse import engine, text
+from lrcourse import engine
+from lrcourse.data import text
 from lrcourse.cases import lstm
 
 SMALL = text.stdlib().take(8_000, 1_600, 1_600)       # 16 streams of 500 characters: 15 windows of 32

@@ -7,7 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lrcourse import data, engine
+from lrcourse.data import images as data
+from lrcourse import engine
 from lrcourse.cases import mlp
 from lrcourse.engine.sharpness import top_hessian_eigenvalue
 

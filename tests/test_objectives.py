@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lrcourse import objectives
+from lrcourse.core import objectives
 
 OBJECTIVES = [
     objectives.quadratic((1.0, 10.0)),

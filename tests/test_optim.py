@@ -1,4 +1,4 @@
-"""lrcourse.optim against torch.optim, plus purity, broadcasting, NaN and validation tests."""
+"""lrcourse.core.optim against torch.optim, plus purity, broadcasting, NaN and validation tests."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lrcourse import optim
+from lrcourse.core import optim
 
 TORCH_TWIN = {
     "sgd": torch.optim.SGD,

@@ -9,7 +9,8 @@ import sys
 import numpy as np
 import pytest
 
-from lrcourse import descent, objectives, schedule_plots, schedules
+from lrcourse.core import descent, objectives, schedules
+from lrcourse import schedule_plots
 from lrcourse.engine import History, Sweep
 
 

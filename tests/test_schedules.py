@@ -1,4 +1,4 @@
-"""lrcourse.schedules against torch.optim.lr_scheduler, plus properties and bad input."""
+"""lrcourse.core.schedules against torch.optim.lr_scheduler, plus properties and bad input."""
 
 import ast
 import math
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.optim import lr_scheduler
 
-from lrcourse import schedules
+from lrcourse.core import schedules
 
 RTOL = 1e-7
 N = 400  # steps compared with torch (at least 300 everywhere the twin allows it)

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from lrcourse import text
+from lrcourse.data import text
 
 
 # --------------------------------------------------------------------------- stdlib

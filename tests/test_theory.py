@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lrcourse import descent, objectives, theory
+from lrcourse.core import descent, objectives, theory
 
 
 @pytest.mark.parametrize("eigenvalues", [(1.0, 10.0), (0.5, 4.0), (2.0, 100.0)])

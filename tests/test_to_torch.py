@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch.optim import lr_scheduler
 
-from lrcourse import schedules
+from lrcourse.core import schedules
 from test_schedules import torch_lrs
 
 N = 300  # optimizer steps compared
@@ -136,7 +136,7 @@ def test_a_schedule_that_goes_bad_later_is_caught_at_that_step():
 
 
 def test_importing_the_schedules_does_not_import_torch():
-    code = "import sys, lrcourse.schedules; print('torch' in sys.modules)"
+    code = "import sys, lrcourse.core.schedules; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -2,7 +2,7 @@
 
 The default data are scikit-learn's 8×8 handwritten digits (always there, no
 download); ``data="cifar10"`` uses CIFAR-10 from ``$LRCOURSE_DATA`` (see
-:mod:`lrcourse.data`). The model, :class:`SmallCNN`, is all-convolutional:
+:mod:`lrcourse.data.images`). The model, :class:`SmallCNN`, is all-convolutional:
 
     x → [conv 3×3, stride 2 → ReLU] × len(channels) → flatten → linear → logits
 
@@ -29,7 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lrcourse import _checks, data as datasets
+from lrcourse import _checks
+from lrcourse.data import images as datasets
 from lrcourse import engine
 from lrcourse.cases import _cli as cli
 from lrcourse.engine.batched import check_lrs
@@ -165,7 +166,7 @@ def train(lr=None, seed: int = 0, *, epochs: int | None = None, optimizer: str =
     CIFAR-10: 30 epochs, batch 128, channels (32, 64, 128). ``optimizer`` is a
     torch.optim name and ``optimizer_kwargs`` its arguments (``momentum=0.9``);
     ``schedule(k)`` replaces ``lr`` at step k. ``data`` is ``"digits"``,
-    ``"cifar10"`` or a :class:`lrcourse.data.Dataset`.
+    ``"cifar10"`` or a :class:`lrcourse.data.images.Dataset`.
     """
     check_lr_or_schedule(lr, schedule)
     dataset, epochs, batch_size, channels = _options(data, epochs, batch_size, channels)

@@ -1,9 +1,9 @@
 """Case study: an LSTM language model; what does α do to it?
 
 The default text is Python's reference documentation, read character by
-character (:func:`lrcourse.text.stdlib`, always there, no download);
+character (:func:`lrcourse.data.text.stdlib`, always there, no download);
 ``data="ptb"`` uses the Penn Treebank, word by word, from ``$LRCOURSE_DATA/ptb``
-(:func:`lrcourse.text.ptb`). The model, :class:`LanguageModel`, predicts the
+(:func:`lrcourse.data.text.ptb`). The model, :class:`LanguageModel`, predicts the
 next token from the ones before it::
 
     token → embedding → LSTM (num_layers) → linear → logits over the vocabulary
@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lrcourse import _checks, engine
-from lrcourse import text as corpora
+from lrcourse.data import text as corpora
 from lrcourse.cases import _cli as cli
 from lrcourse.engine.batched import check_lrs, check_seeds
 from lrcourse.engine.loop import check_lr_or_schedule
@@ -202,7 +202,7 @@ def train(lr=None, seed: int = 0, *, steps: int | None = None, epochs: int | Non
     ``h.loss`` is the training cross-entropy per step (nats per token),
     ``h.metric`` the validation perplexity at each evaluation and ``h.final`` the
     last one; ``h.config["model"]`` is the trained model and ``h.config["corpus"]``
-    its :class:`~lrcourse.text.Corpus`. Budget: ``steps`` optimizer steps
+    its :class:`~lrcourse.data.text.Corpus`. Budget: ``steps`` optimizer steps
     (evaluated 5 times) or ``epochs`` passes over the training text (evaluated
     after each). Defaults for characters (``data="stdlib"``): 200 steps of 16
     streams × 32 characters, embedding 32, one LSTM layer of 64; for words

@@ -9,7 +9,7 @@ eigenvalue of the Hessian of the training loss) tends to rise until it reaches
 The setup, small enough to measure λ_max often on a CPU:
 
 * data: the first ``n_train`` training images of scikit-learn's digits, flattened
-  to 64 standardised pixels (see :mod:`lrcourse.data`); nothing is downloaded;
+  to 64 standardised pixels (see :mod:`lrcourse.data.images`); nothing is downloaded;
 * model: :class:`TanhMLP`, 64 → hidden → hidden → 10 with tanh, PyTorch's default
   initialisation;
 * loss: ``"mse"``, ½‖f(x) − e_y‖² averaged over the images (e_y the one-hot target),
@@ -44,7 +44,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from lrcourse import _checks, data as datasets
+from lrcourse import _checks
+from lrcourse.data import images as datasets
 from lrcourse import engine
 from lrcourse.cases import _cli as cli
 from lrcourse.engine.batched import check_lrs

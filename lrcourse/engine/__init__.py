@@ -18,7 +18,7 @@ This layer imports torch, numpy and tqdm; never matplotlib, plotly or ipywidgets
 """
 
 from lrcourse.engine.batched import sweep
-from lrcourse.engine.history import History, Sweep
+from lrcourse.results.history import History, Sweep
 from lrcourse.engine.loop import DIVERGENCE_FACTOR, Problem, repeatable, train
 from lrcourse.engine.optimizers import OPTIMIZERS, optimizer_class
 from lrcourse.engine.lr_range import RangeTest, lr_range_test, range_test

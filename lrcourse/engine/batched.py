@@ -33,7 +33,7 @@ import torch
 from torch.func import functional_call, vmap
 
 from lrcourse import _checks
-from lrcourse.engine.history import History, Sweep
+from lrcourse.results.history import History, Sweep
 from lrcourse.engine.loop import (Problem, check_clip_norm, check_lr, check_seed, divergence_threshold,
                                   lr_plan, next_batch, progress_bar, repeatable, train)
 from lrcourse.engine.optimizers import batched_update, hyperparameters, optimizer_class

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from lrcourse import _checks
-from lrcourse.engine.history import History
+from lrcourse.results.history import History
 from lrcourse.engine.optimizers import hyperparameters, optimizer_class
 
 DIVERGENCE_FACTOR = 10.0

@@ -18,7 +18,7 @@ def to_torch(schedule, optimizer):
     Use it as any torch scheduler, ``scheduler.step()`` after each ``optimizer.step()``:
     the ``k``-th optimizer step (from 0) then uses ``schedule(k)``. The optimizer's
     own ``lr`` is ignored, so a schedule that starts at 0 works too. ``schedule`` is
-    any callable ``step -> lr``, usually one of :mod:`lrcourse.schedules`.
+    any callable ``step -> lr``, usually one of :mod:`lrcourse.core.schedules`.
     """
     if not callable(schedule):
         raise ValueError(f"Invalid schedule: {schedule!r} (expected a callable step -> lr, "

@@ -7,10 +7,11 @@ from typing import Callable
 import numpy as np
 import plotly.graph_objects as go
 
-from lrcourse import _checks, optim, theory
-from lrcourse.descent import BLOWUP, describe, run
-from lrcourse.explorer import Explorer
-from lrcourse.objectives import Objective
+from lrcourse import _checks
+from lrcourse.core import optim, theory
+from lrcourse.core.descent import BLOWUP, describe, run
+from lrcourse.figures.explorer import Explorer
+from lrcourse.core.objectives import Objective
 
 PATH_COLOR = "#d62728"
 SURFACE_COLOR = "#1f77b4"

@@ -11,8 +11,9 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from lrcourse import _checks, optim
-from lrcourse.objectives import Objective
+from lrcourse import _checks
+from lrcourse.core import optim
+from lrcourse.core.objectives import Objective
 
 BLOWUP = 1e6  # a trajectory has diverged once ‖w‖ > BLOWUP · max(‖w₀‖, 1)
 

@@ -1,6 +1,6 @@
 """The interview study guide and its Anki deck, both generated from one data file.
 
-``book/interview/questions.yml`` holds every question: a short answer to say out loud, a
+``lrcourse/interview/questions.yml`` (package data) holds every question: a short answer to say out loud, a
 longer one, the section of the book that measures it (``evidence``, as
 ``document#anchor``), topic tags and, optionally, a multiple-choice version for the quiz.
 This module reads and checks that file and renders it twice:
@@ -65,8 +65,8 @@ __all__ = [
     "build_deck",
 ]
 
-ROOT = Path(__file__).resolve().parents[1]  # the repository: the package is installed with -e
-QUESTIONS = ROOT / "book" / "interview" / "questions.yml"
+ROOT = Path(__file__).resolve().parents[2]  # the repository, where the book's chapters are (an editable install)
+QUESTIONS = Path(__file__).with_name("questions.yml")  # package data: ships in the wheel
 GUIDE_DOC = "book/interview-guide"  # the chapter that shows the questions
 DEFINITION_ID = "what-is-the-learning-rate"
 
@@ -663,7 +663,3 @@ def main(argv=None) -> int:
     where = PUBLISHED_URL or "paths relative to the book (set LRCOURSE_BOOK_URL to link the published book)"
     print(f"wrote {len(guide.questions)} notes to {out}; links: {where}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

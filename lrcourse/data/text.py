@@ -34,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from lrcourse.data import DATA_ENV
+from lrcourse.data.images import DATA_ENV
 
 PTB_DIRNAME = "ptb"
 PTB_FILES = ("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")

@@ -15,8 +15,9 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from lrcourse import _checks, optim
-from lrcourse.descent import BLOWUP  # a run has diverged once ‖w‖ > BLOWUP (or the loss is not finite)
+from lrcourse import _checks
+from lrcourse.core import optim
+from lrcourse.core.descent import BLOWUP  # a run has diverged once ‖w‖ > BLOWUP (or the loss is not finite)
 
 
 class TwoDigits(NamedTuple):
