@@ -67,6 +67,7 @@ __all__ = [
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository, where the book's chapters are (an editable install)
 QUESTIONS = Path(__file__).with_name("questions.yml")  # package data: ships in the wheel
+SECTION_INDEX = Path(__file__).with_name("sections.json")  # the cited sections' titles, shipped too
 GUIDE_DOC = "book/interview-guide"  # the chapter that shows the questions
 DEFINITION_ID = "what-is-the-learning-rate"
 
@@ -273,6 +274,8 @@ def book_sections(root=ROOT) -> dict[str, Section]:
     import yaml
 
     root = Path(root)
+    if not (root / "_toc.yml").is_file():
+        return shipped_sections()
     toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
     docs = [toc["root"]] + [entry["file"] for entry in toc.get("chapters", []) if "file" in entry]
     sections = {}
@@ -282,6 +285,30 @@ def book_sections(root=ROOT) -> dict[str, Section]:
                 sections.update(_sections(doc, _chunks(root / f"{doc}{suffix}")))
                 break
     return sections
+
+
+def shipped_sections(path=SECTION_INDEX) -> dict[str, Section]:
+    """The cited sections' titles as the package ships them, for an install without the book
+    (a wheel, Colab): enough to draw the guide and the deck, not to :func:`check` them."""
+    index = json.loads(Path(path).read_text(encoding="utf-8"))
+    return {key: Section(key.partition("#")[0], key.partition("#")[2], title, chapter, "")
+            for key, (title, chapter) in index.items()}
+
+
+def section_index(guide: Guide, sections: dict[str, Section]) -> dict[str, list[str]]:
+    """``{"doc#anchor": [title, chapter]}`` for every section the guide cites (``sections.json``)."""
+    cited = sorted({e for q in guide.questions for e in q.evidence} | {e for r in guide.rules for e in r.evidence})
+    missing = [e for e in cited if e not in sections]
+    if missing:
+        raise ValueError(f"Invalid evidence: {missing} are not sections of the book")
+    return {e: [sections[e].title, sections[e].chapter] for e in cited}
+
+
+def write_section_index(path=SECTION_INDEX, root=ROOT) -> Path:
+    """Rewrite ``sections.json`` from the book (``python -m lrcourse.interview --index``)."""
+    index = section_index(load(), book_sections(root))
+    Path(path).write_text(json.dumps(index, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    return Path(path)
 
 
 def _chunks(path: Path):
@@ -651,8 +678,12 @@ def build_deck(guide: Guide, path, base_url: str | None = None, root=ROOT) -> Pa
 
 
 def main(argv=None) -> int:
-    """``python -m lrcourse.interview [OUT.apkg]``: check the questions, then write the deck."""
+    """``python -m lrcourse.interview [OUT.apkg]``: check the questions, then write the deck;
+    ``python -m lrcourse.interview --index``: rewrite the shipped section titles."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--index"]:
+        print(f"wrote {write_section_index()}")
+        return 0
     out = Path(argv[0]) if argv else ROOT / "_build" / "lrcourse-interview.apkg"
     guide = load()
     problems = check(guide)
