@@ -19,9 +19,10 @@ book: $(READY)
 	$(BIN)/jupyter-book build . --warningiserror --keep-going --quiet
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
+# Two workers (pytest-xdist), a file at a time: a notebook's cells share one kernel, in order.
 test: $(READY) chromium
 	$(BIN)/python -m pytest tests book --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg -q
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -q -n 2 --dist loadfile
 
 # The browser test needs Debian's chromium. As root (CI) install it; otherwise say how.
 chromium:

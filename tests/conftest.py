@@ -1,11 +1,13 @@
 """Shared fixtures: the book is built once per test session, with warnings as errors."""
 
+import os
 import pathlib
 import subprocess
 import sys
 
 import pytest
 import torch
+from filelock import FileLock
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
@@ -13,14 +15,25 @@ HTML = ROOT / "_build" / "html"
 
 @pytest.fixture(scope="session")
 def built_book():
-    """Build the book like `make book` does and return the HTML folder; fail on any warning."""
-    jupyter_book = pathlib.Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--warningiserror", "--keep-going"],
-                            capture_output=True, text=True, cwd=ROOT)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, f"the book build failed:\n{output[-6000:]}"
-    warnings = [line for line in output.splitlines() if "WARNING" in line]
-    assert not warnings, "the book build warned:\n" + "\n".join(warnings)
+    """Build the book like `make book` does and return the HTML folder; fail on any warning.
+
+    Under pytest-xdist every worker asks for it: the first builds it, the others wait on
+    the lock and find it stamped with this run's id."""
+    HTML.parent.mkdir(exist_ok=True)
+    stamp = HTML.parent / "built-by-test-run"
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"pid-{os.getpid()}")
+    with FileLock(str(HTML.parent / "build.lock")):
+        if stamp.is_file() and stamp.read_text() == run:
+            return HTML
+        stamp.unlink(missing_ok=True)
+        jupyter_book = pathlib.Path(sys.executable).with_name("jupyter-book")
+        result = subprocess.run([str(jupyter_book), "build", str(ROOT), "--warningiserror", "--keep-going"],
+                                capture_output=True, text=True, cwd=ROOT)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, f"the book build failed:\n{output[-6000:]}"
+        warnings = [line for line in output.splitlines() if "WARNING" in line]
+        assert not warnings, "the book build warned:\n" + "\n".join(warnings)
+        stamp.write_text(run)
     return HTML
 
 
