@@ -50,6 +50,7 @@ __all__ = [
     "book_sections",
     "check",
     "numbers",
+    "measured_numbers",
     "markdown",
     "definition_html",
     "topic_html",
@@ -354,6 +355,19 @@ def numbers(text: str) -> list[str]:
     return _NUMBER.findall(text)
 
 
+# The year of a citation by author: "Cohen et al., 2021", "Keskar et al. (2017)", "Kingma & Ba 2015".
+# It names a paper, not a measurement, so the check does not look for it in the book.
+_CITATION_YEAR = re.compile(r"(?:\bet al\.|\b[A-Z][^\s\d,;()]*),?\s\(?((?:19|20)\d\d)(?!\.?\d)")
+
+
+def measured_numbers(text: str) -> list[str]:
+    """The numbers of ``text`` that the book must show: all but the years of citations.
+
+    ``measured_numbers("0.969 (Cohen et al., 2021)") == ['0.969']``.
+    """
+    return numbers(_CITATION_YEAR.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)], text))
+
+
 def _shows(text: str, number: str) -> bool:
     return re.search(r"(?<![\w.])" + re.escape(number) + r"(?!\.?\d)", text) is not None
 
@@ -363,7 +377,8 @@ def check(guide: Guide, root=ROOT) -> list[str]:
 
     * every cited section exists (a heading of a document in ``_toc.yml``);
     * every number in a question, answer or rule is shown (printed or written) in the
-      sections it cites, and every number in a quiz explanation somewhere in the book.
+      sections it cites, and every number in a quiz explanation somewhere in the book;
+      the years of citations ("Cohen et al., 2021") are not measurements and are skipped.
     """
     sections = book_sections(root)
     book_text = "\n".join(s.text for s in sections.values())
@@ -375,10 +390,10 @@ def check(guide: Guide, root=ROOT) -> list[str]:
                         for e in evidence if e not in sections)
         if len(cited) == len(evidence):
             text = "\n".join(s.text for s in cited)
-            for number in dict.fromkeys(n for t in texts for n in numbers(t)):
+            for number in dict.fromkeys(n for t in texts for n in measured_numbers(t)):
                 if not _shows(text, number):
                     problems.append(f"{where}: {number} is not shown in {', '.join(evidence)}")
-        for number in dict.fromkeys(n for t in anywhere for n in numbers(t)):
+        for number in dict.fromkeys(n for t in anywhere for n in measured_numbers(t)):
             if not _shows(book_text, number):
                 problems.append(f"{where}: {number} (quiz) is not shown anywhere in the book")
 
