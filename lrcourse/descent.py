@@ -116,3 +116,19 @@ def describe(runs: Runs, i: int, minimizers, tol: float = 1e-3) -> str:
     arrived = int(np.argmax(distance <= tol))
     manner = "oscillating" if reversals[:max(arrived - 1, 0)].any() else "smoothly"
     return f"converges {manner} (within {tol:g} at step {arrived})"
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def table(runs: Runs, minimizers, curvature: float | None = None, tol: float = 1e-3) -> str:
+    """One row per α: α, the factor 1 − αL (when the ``curvature`` L is given), the final loss
+    (— if the run diverged) and :func:`describe`'s verdict."""
+    steps = len(runs.loss) - 1
+    factor = "   1−αL" if curvature is not None else ""
+    rows = [f"{'α':>6}{factor}  {'𝓛(w' + str(steps).translate(_SUBSCRIPTS) + ')':>8}  what happened"]
+    for i, lr in enumerate(runs.lrs):
+        loss = "—" if runs.diverged[i] else f"{runs.loss[-1, i]:.2g}"
+        column = f"  {1 - lr * curvature:5.2f}" if curvature is not None else ""
+        rows.append(f"{lr:>6g}{column}  {loss:>8}  {describe(runs, i, minimizers, tol)}")
+    return "\n".join(rows)

@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 import plotly.graph_objects as go
 
-from lrcourse import _checks, optim, theory
+from lrcourse import _checks, logistic, optim, theory
 from lrcourse.descent import BLOWUP, describe, run
 from lrcourse.explorer import Explorer
 from lrcourse.objectives import Objective
@@ -437,3 +437,38 @@ def final_metric_figure(sweep, *, div_id: str, log_y: bool = False, title: str |
                       template="plotly_white", margin=dict(l=60, r=20, t=60, b=40),
                       legend=dict(orientation="h", y=-0.25))
     return show(fig, div_id)
+
+
+# -- chapter 1: a classifier trained at a few learning rates -------------------------------
+
+def training_table(trained, lrs, data) -> str:
+    """One row per named run of ``logistic.train``: α, final training loss, train and test accuracy,
+    or where the run diverged. ``trained`` and ``lrs`` are dicts keyed by the same names; ``data``
+    is the ``logistic.TwoDigits`` split the runs were trained on."""
+    if set(trained) != set(lrs):
+        raise ValueError(f"Invalid lrs value: names {sorted(lrs)} (expected the names of trained, {sorted(trained)})")
+    width = max(len(name) for name in trained)
+    rows = [f"{'':>{width}}  {'α':>5}  train loss  train acc  test acc"]
+    for name, run_ in trained.items():
+        lr = lrs[name]
+        if run_.diverged:
+            rows.append(f"{name:>{width}}  {lr:>5g}  diverged at step {run_.diverged_at} "
+                        f"(loss {run_.losses[run_.diverged_at]:.1e})")
+            continue
+        train_acc = logistic.accuracy(run_.weights, data.X_train, data.y_train)
+        test_acc = logistic.accuracy(run_.weights, data.X_test, data.y_test)
+        rows.append(f"{name:>{width}}  {lr:>5g}  {run_.losses[-1]:>10.3g}  {train_acc:>9.3f}  {test_acc:>8.3f}")
+    return "\n".join(rows)
+
+
+def loss_curves(curves, *, title: str, log_y: bool = True) -> go.Figure:
+    """One line per named loss curve (``{label: losses per step}``) against the step; a run that
+    diverged simply ends where its losses turn NaN."""
+    if not curves:
+        raise ValueError(f"Invalid curves value: {curves!r} (expected a dict {{label: losses}})")
+    fig = go.Figure()
+    for (label, losses), color in zip(curves.items(), CURVE_COLORS * (len(curves) // len(CURVE_COLORS) + 1)):
+        fig.add_trace(go.Scatter(y=np.asarray(losses, dtype=float), mode="lines", name=label, line=dict(color=color)))
+    return styled(fig, title_text=title, xaxis_title="step", height=420,
+                  yaxis=dict(title="training loss 𝓛(w)", type="log" if log_y else "linear", exponentformat="power"),
+                  margin=dict(l=60, r=20, t=60, b=40))

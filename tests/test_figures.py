@@ -201,3 +201,31 @@ def test_metric_curves_without_epochs_are_drawn_against_steps():
     explorer = figures.sweep_explorer(no_epochs, quantity="metric")
     assert list(explorer.traces(0.1)[0]["x"]) == [10.0, 20.0]
     assert explorer.figure.layout.xaxis.title.text == "step"
+
+
+# -- chapter 1: the classifier ----------------------------------------------------------
+
+def test_training_table_reports_accuracies_and_divergence():
+    from lrcourse import logistic
+
+    data = logistic.load_two_digits(3, 8, seed=0)
+    lrs = {"good": 1.0, "far too large": 300.0}
+    trained = {name: logistic.train(data.X_train, data.y_train, lr, 30, l2=0.01) for name, lr in lrs.items()}
+    lines = figures.training_table(trained, lrs, data).splitlines()
+    assert lines[0].split() == ["α", "train", "loss", "train", "acc", "test", "acc"]
+    good = lines[1].split()
+    assert good[:2] == ["good", "1"] and float(good[2]) == pytest.approx(trained["good"].losses[-1], rel=1e-2)
+    assert float(good[4]) == pytest.approx(logistic.accuracy(trained["good"].weights, data.X_test, data.y_test), abs=1e-3)
+    assert f"diverged at step {trained['far too large'].diverged_at}" in lines[2]
+    with pytest.raises(ValueError, match="Invalid lrs value"):
+        figures.training_table(trained, {"good": 1.0}, data)
+
+
+def test_loss_curves_draw_one_titled_line_per_run():
+    fig = figures.loss_curves({"a": [1.0, 0.5, 0.25], "b": [1.0, 2.0, np.nan]}, title="Two runs")
+    assert [trace.name for trace in fig.data] == ["a", "b"]
+    np.testing.assert_array_equal(fig.data[0].y, [1.0, 0.5, 0.25])
+    assert fig.layout.title.text == "Two runs" and fig.layout.yaxis.type == "log"
+    assert fig.layout.xaxis.title.text == "step" and fig.layout.yaxis.title.text
+    with pytest.raises(ValueError, match="Invalid curves value"):
+        figures.loss_curves({}, title="none")
