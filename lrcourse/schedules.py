@@ -257,16 +257,19 @@ def cosine_restarts(lr0, T_0, T_mult=1, lr_min=0.0) -> Schedule:
 
 
 def warmup_cosine(peak_lr, warmup_steps, total_steps, lr_min=0.0) -> Schedule:
-    """Linear warmup to ``peak_lr``, then cosine decay to ``lr_min`` (nanoGPT's ``get_lr``).
+    """Linear warmup to ``peak_lr``, then cosine decay to ``lr_min``: nanoGPT's ``get_lr``.
 
-    With ``W = warmup_steps`` and ``T = total_steps`` (``T`` counts the warmup)::
+    With ``W = warmup_steps`` and ``T = total_steps`` (``T`` counts the warmup; nanoGPT's
+    ``warmup_iters`` and ``lr_decay_iters``)::
 
-        α(t) = peak_lr · (t + 1) / W                                      t < W
+        α(t) = peak_lr · (t + 1) / (W + 1)                                t < W
         α(t) = lr_min + ½ (peak_lr − lr_min) (1 + cos(π (t − W) / (T − W)))   W ≤ t < T
         α(t) = lr_min                                                     t ≥ T
 
-    The warmup never uses a zero rate and reaches ``peak_lr`` at step ``W − 1``.
-    torch equivalent: ``SequentialLR`` of ``LinearLR(start_factor=1/W, total_iters=W−1)``
+    The warmup never uses a zero rate and rises strictly through step ``W``, the first
+    step at ``peak_lr``; ``W = 0`` is a plain cosine. ``W = T`` (which nanoGPT would divide
+    by zero on) is a warmup to step ``T − 1``, then ``lr_min``.
+    torch equivalent: ``SequentialLR`` of ``LinearLR(start_factor=1/(W+1), total_iters=W)``
     and ``CosineAnnealingLR(T_max=T−W, eta_min=lr_min)`` with ``milestones=[W]``.
     """
     peak_lr = _learning_rate(peak_lr, "peak_lr")
@@ -279,8 +282,8 @@ def warmup_cosine(peak_lr, warmup_steps, total_steps, lr_min=0.0) -> Schedule:
     lr_min = _lr_min(lr_min, peak_lr, "peak_lr")
 
     def formula(t):
-        # max(·, 1) only guards divisions in branches that np.select then discards.
-        warmup = peak_lr * (t + 1) / max(warmup_steps, 1)
+        warmup = peak_lr * (t + 1) / (warmup_steps + 1)
+        # max(·, 1) only guards a division in a branch that np.select then discards (W = T).
         progress = (t - warmup_steps) / max(total_steps - warmup_steps, 1)
         decay = lr_min + 0.5 * (peak_lr - lr_min) * (1.0 + np.cos(np.pi * progress))
         return np.select([t < warmup_steps, t < total_steps], [warmup, decay], default=lr_min)

@@ -25,7 +25,7 @@ def test_schedule_summary_states_the_sum_and_the_landmarks():
     text = schedule_plots.schedule_summary(schedules.warmup_cosine(1.0, 4, 10), 10)
     lrs = schedules.warmup_cosine(1.0, 4, 10)(np.arange(10))
     assert f"Σα = {lrs.sum():.3g} over 10 steps" in text
-    assert "start 0.25 · peak 1 (step 3) · end" in text
+    assert "start 0.2 · peak 1 (step 4) · end" in text          # nanoGPT's warmup: (t + 1) / (W + 1)
 
 
 def test_each_static_step_draws_that_parameter_s_schedule():

@@ -25,7 +25,7 @@ def lrs_seen(make_scheduler, n=N, lr=0.1, optimizer=torch.optim.SGD):
 
 
 def warmup_then_cosine(o, warmup_steps=20, total_steps=N, lr_min=0.001):
-    warmup = lr_scheduler.LinearLR(o, start_factor=1 / warmup_steps, total_iters=warmup_steps - 1)
+    warmup = lr_scheduler.LinearLR(o, start_factor=1 / (warmup_steps + 1), total_iters=warmup_steps)
     decay = lr_scheduler.CosineAnnealingLR(o, T_max=total_steps - warmup_steps, eta_min=lr_min)
     return lr_scheduler.SequentialLR(o, [warmup, decay], milestones=[warmup_steps])
 
