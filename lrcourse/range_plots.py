@@ -4,6 +4,8 @@
   (log scale), with each rule's suggestion marked by a vertical line;
 * :func:`range_tests_figure` — several range tests on one plot (other seeds, other ranges),
   the suggestions of one rule as markers on each curve;
+* :func:`suggestions_table` — several range tests side by side: where each stopped, its
+  lowest point and every rule's suggestion;
 * :class:`Validation`, :func:`validation_table`, :func:`validation_figure` — each rule's
   suggestion checked against a grid search: the final metric of runs trained at it next to
   the grid's best α.
@@ -24,8 +26,8 @@ from plotly.subplots import make_subplots
 
 from lrcourse.figures import CURVE_COLORS, DIVERGED_MARKER_COLOR, plain, styled
 
-__all__ = ["RULE_STYLES", "range_test_figure", "range_tests_figure", "Validation", "validation_table",
-           "validation_figure"]
+__all__ = ["RULE_STYLES", "range_test_figure", "range_tests_figure", "suggestions_table", "Validation",
+           "validation_table", "validation_figure"]
 
 # One colour and marker per rule, the same in every figure of the chapter.
 RULE_STYLES = {
@@ -157,6 +159,25 @@ def range_tests_figure(results: Mapping[str, object], *, title: str, rule: str =
                    xaxis=dict(title="learning rate α of the step (log scale)", **_log_x(every)),
                    yaxis=dict(title="smoothed training loss", range=list(y_range)),
                    height=460, legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
+
+
+def suggestions_table(results: Mapping[str, object], *, label: str = "range test") -> str:
+    """One line per range test: the α at which it stopped ("–" if the loss never blew up),
+    the α of its lowest smoothed loss, and each rule's suggestion (3 significant digits)."""
+    if not results:
+        raise ValueError("Invalid results value: {} (expected at least one name -> range test)")
+    curves = {name: _curve(r, f"results[{name!r}]") for name, r in results.items()}
+    rules = list(next(iter(curves.values()))[3])
+    for name, (*_, suggestions) in curves.items():
+        _rules(rules, suggestions)
+    width = max(len(label), *(len(name) for name in curves)) + 2
+    columns = ["stopped at", "lowest at", *rules]
+    lines = [f"{label:<{width}}" + "".join(f"{c:>{max(len(c), 8) + 2}}" for c in columns)]
+    for name, (lrs, losses, _, suggestions) in curves.items():
+        stopped = f"{lrs[-1]:.3g}" if getattr(results[name], "stopped_at", None) is not None else "–"
+        cells = [stopped, f"{lrs[np.argmin(losses)]:.3g}", *(f"{float(suggestions[r]):.3g}" for r in rules)]
+        lines.append(f"{name:<{width}}" + "".join(f"{v:>{max(len(c), 8) + 2}}" for v, c in zip(cells, columns)))
+    return "\n".join(lines)
 
 
 # -- suggestions against a grid search ---------------------------------------------------

@@ -149,6 +149,22 @@ def test_several_tests_reject_bad_input():
         range_plots.range_tests_figure({"a": _result(), "b": object()}, title="t")
 
 
+def test_the_suggestions_table_has_one_line_per_test_with_every_rule():
+    a, b = _result(stopped_at=len(LRS) - 1), _result(losses=_losses() + 0.3)
+    lines = range_plots.suggestions_table({"seed 0": a, "a longer name": b}, label="test").splitlines()
+    assert lines[0].split() == ["test", "stopped", "at", "lowest", "at", "steepest", "valley", "minimum/10"]
+    row = lines[1].split()
+    assert row[:2] == ["seed", "0"] and row[2] == f"{LRS[-1]:.3g}"
+    assert row[3] == f"{LRS[np.argmin(a.losses)]:.3g}"
+    assert row[4:] == [f"{a.suggestions[r]:.3g}" for r in ("steepest", "valley", "minimum/10")]
+    assert lines[2].split()[3] == "–"                                # it never stopped
+    assert len({len(line) for line in lines}) == 1                   # the columns line up
+    with pytest.raises(ValueError, match="Invalid results value"):
+        range_plots.suggestions_table({})
+    with pytest.raises(ValueError, match="Invalid rules value"):
+        range_plots.suggestions_table({"a": a, "b": _result(suggestions={"valley": 1e-3})})
+
+
 # ------------------------------------------------------------------ against a grid search
 
 def _history(final, diverged_at=None):
