@@ -8,11 +8,14 @@
 * :func:`good_range`, :func:`sensitivity_figure` — how wide the range of good α is in a sweep;
 * :func:`layer_spread`, :func:`layer_table`, :func:`layer_figure` — per-parameter quantities
   (effective learning rates, step sizes) summarised layer by layer;
+* :class:`StepRecorder`, :func:`adam_step_factors`, :func:`step_ratio_table`,
+  :func:`step_ratio_figure` — Adam's measured step |Δθ|/α over training, and its two factors;
 * :func:`heatmaps` — grids of a metric over two hyperparameters, side by side;
+* :func:`decay_table` — per α, the best weight decay λ, the largest harmless one, and α·λ;
 * :func:`defaults_table` — the defaults of torch's optimizers next to the core's.
 
 This layer draws; it never imports torch (sweeps are read through their attributes, torch
-classes through ``inspect.signature``).
+classes through ``inspect.signature``, a model's parameters through ``.parameters()``).
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ from lrcourse.figures import CURVE_COLORS, PATH_COLOR, styled
 from lrcourse.objectives import Objective
 
 __all__ = ["update_source", "stability_map", "paths_explorer", "GoodRange", "good_range", "sensitivity_figure",
-           "Spread", "layer_spread", "layer_table", "layer_figure", "heatmaps", "defaults_table", "TORCH_ONLY"]
+           "Spread", "layer_spread", "layer_table", "layer_figure", "StepRecorder", "StepFactors",
+           "adam_step_factors", "step_ratio_table", "step_ratio_figure", "heatmaps", "decay_table",
+           "defaults_table", "TORCH_ONLY"]
 
 PATH_COLORS = (PATH_COLOR, "#2ca02c", "#9467bd", "#ff7f0e")
 INSIDE_LEGEND = dict(x=0.99, y=0.01, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)")
@@ -332,6 +337,169 @@ def layer_figure(series: Mapping[str, Mapping[str, np.ndarray]], *, title: str, 
                    margin=dict(l=70, r=20, t=60, b=40))
 
 
+# -- Adam's step over training -----------------------------------------------------------
+
+def _flat(tensors) -> np.ndarray:
+    return np.concatenate([np.asarray(t.detach().reshape(-1).numpy(), dtype=float) for t in tensors])
+
+
+class StepRecorder:
+    """Wraps a problem factory for ``engine.train`` and keeps the weights and gradients of every step.
+
+    ``engine.train`` calls the problem's ``loss`` once per step, before the step; at that
+    moment the model holds θ_{k} and each ``p.grad`` the gradient g_{k} of the previous step
+    (the engine clears it only after the loss). So::
+
+        recorder = StepRecorder(make_problem)
+        history = engine.train(recorder, lr, optimizer="adam")
+        recorder.finish(history.model)        # the last step's θ and g
+        recorder.ratios(lr)                   # |θ_t − θ_{t−1}| / α, shape (steps, weights)
+
+    Recording does not change the run: the same seed gives the same history.
+    """
+
+    def __init__(self, make_problem: Callable):
+        if not callable(make_problem):
+            raise ValueError(f"Invalid make_problem: {make_problem!r} (expected a function seed -> Problem)")
+        self.make_problem = make_problem
+        self.weights: list[np.ndarray] = []
+        self.gradients: list[np.ndarray] = []
+        self.finished = False
+
+    def __call__(self, seed):
+        problem = self.make_problem(seed)
+        loss = problem.loss
+
+        def recording_loss(forward, batch):
+            self._record(forward)
+            return loss(forward, batch)
+
+        problem.loss = recording_loss
+        problem.batchable = False
+        return problem
+
+    def _record(self, model):
+        params = list(model.parameters())
+        self.weights.append(_flat(params))
+        if all(p.grad is not None for p in params):
+            self.gradients.append(_flat(p.grad for p in params))
+
+    def finish(self, model) -> "StepRecorder":
+        """Record the trained ``model``: the weights after the last step and its gradient."""
+        if self.finished:
+            raise ValueError("Invalid call: finish() was already called on this recorder")
+        if not self.weights:
+            raise ValueError("Invalid call: nothing recorded yet (train with engine.train(recorder, ...) first)")
+        self._record(model)
+        self.finished = True
+        return self
+
+    def ratios(self, lr: float) -> np.ndarray:
+        """|θ_t − θ_{t−1}| / α for every step t and weight: shape (steps, weights)."""
+        _checks.positive(lr, "lr")
+        if not self.finished:
+            raise ValueError("Invalid call: call finish(history.model) before ratios()")
+        return np.abs(np.diff(np.array(self.weights), axis=0)) / lr
+
+
+class StepFactors(NamedTuple):
+    """Adam's step |m̂|/(√v̂ + ε) per step and weight, and its two factors.
+
+    ``step = snr × scale`` (up to ε): ``snr = |m̂|/√û`` with û the β1-average of g²,
+    bias-corrected like m̂, so 0 ≤ snr ≤ 1 (Cauchy–Schwarz): the signal-to-noise ratio of
+    the gradient over the last ~1/(1 − β1) steps; ``scale = √û/√v̂``, the recent size of
+    the gradient against its long-memory (β2) size. NaN where the gradient has been 0.
+    """
+
+    step: np.ndarray
+    snr: np.ndarray
+    scale: np.ndarray
+
+
+def adam_step_factors(gradients, betas=(0.9, 0.999), eps: float = 1e-8) -> StepFactors:
+    """Recompute Adam's step factors from the gradients, one row per step (see :class:`StepFactors`)::
+
+        m̂_t = β1-average of g,   û_t = β1-average of g²,   v̂_t = β2-average of g²
+        step = |m̂| / (√v̂ + ε),   snr = |m̂| / √û,   scale = √û / √v̂
+    """
+    g = np.asarray(gradients, dtype=float)
+    if g.ndim != 2 or g.shape[0] == 0:
+        raise ValueError(f"Invalid gradients: shape {g.shape} (expected (steps, weights))")
+    beta1, beta2 = betas
+    for value, name in ((beta1, "beta1"), (beta2, "beta2")):
+        if not 0 <= value < 1:
+            raise ValueError(f"Invalid {name} value: {value} (expected 0 ≤ β < 1)")
+    _checks.nonnegative(eps, "eps")
+    m, u, v = np.zeros(g.shape[1]), np.zeros(g.shape[1]), np.zeros(g.shape[1])
+    step, snr, scale = np.empty_like(g), np.empty_like(g), np.empty_like(g)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for t, row in enumerate(g, start=1):
+            m = beta1 * m + (1 - beta1) * row
+            u = beta1 * u + (1 - beta1) * row**2
+            v = beta2 * v + (1 - beta2) * row**2
+            m_hat, u_hat, v_hat = m / (1 - beta1**t), u / (1 - beta1**t), v / (1 - beta2**t)
+            step[t - 1] = np.abs(m_hat) / (np.sqrt(v_hat) + eps)
+            snr[t - 1] = np.where(u_hat > 0, np.abs(m_hat) / np.sqrt(u_hat), np.nan)
+            scale[t - 1] = np.where(v_hat > 0, np.sqrt(u_hat / v_hat), np.nan)
+    return StepFactors(step, np.minimum(snr, 1.0), scale)
+
+
+def step_ratio_table(ratios, factors: StepFactors, *, steps_per_epoch: int, epochs=(1, 5, 10)) -> str:
+    """Medians over all weights and the steps of each epoch in ``epochs``: |Δθ|/α and its factors.
+
+    The first row is the first step alone (where |Δθ|/α = 1 for every weight with a gradient).
+    """
+    ratios = np.asarray(ratios, dtype=float)
+    steps_per_epoch = _checks.positive_int(steps_per_epoch, "steps_per_epoch")
+    if factors.step.shape != ratios.shape:
+        raise ValueError(f"Invalid factors: shape {factors.step.shape}, expected {ratios.shape} like ratios")
+    rows = [("step 1", slice(0, 1))]
+    for epoch in epochs:
+        epoch = _checks.positive_int(epoch, "epochs")
+        if epoch * steps_per_epoch > len(ratios):
+            raise ValueError(f"Invalid epochs: {epoch} (the run has {len(ratios) / steps_per_epoch:g} epochs)")
+        rows.append((f"epoch {epoch}", slice((epoch - 1) * steps_per_epoch, epoch * steps_per_epoch)))
+    lines = [f"{'':<9}  {'|Δθ|/α':>8}  {'90th pct':>8}  {'SNR |m̂|/√û':>11}  {'scale √û/√v̂':>12}"]
+    for label, rows_ in rows:
+        r = ratios[rows_]
+        lines.append(f"{label:<9}  {np.median(r):8.3g}  {np.percentile(r, 90):8.3g}  "
+                     f"{np.nanmedian(factors.snr[rows_]):11.3g}  {np.nanmedian(factors.scale[rows_]):12.3g}")
+    return "\n".join(lines)
+
+
+def step_ratio_figure(ratios, *, steps_per_epoch: int, picks: Mapping[str, int], title: str) -> go.Figure:
+    """|Δθ|/α over the steps: the median over all weights, its 10–90 % band, and a few weights.
+
+    ``picks`` maps a label to a column of ``ratios``. A dashed line marks 1, the first step
+    α·sign(g) and roughly Adam's bound (Kingma and Ba, 2015, §2.1); log y.
+    """
+    ratios = np.asarray(ratios, dtype=float)
+    if ratios.ndim != 2:
+        raise ValueError(f"Invalid ratios: shape {ratios.shape} (expected (steps, weights))")
+    steps_per_epoch = _checks.positive_int(steps_per_epoch, "steps_per_epoch")
+    for label, column in picks.items():
+        if not 0 <= column < ratios.shape[1]:
+            raise ValueError(f"Invalid picks: {label!r} -> {column} (expected a column below {ratios.shape[1]})")
+    epoch = np.arange(1, len(ratios) + 1) / steps_per_epoch
+    floor = 1e-6                                          # log axis: a weight that did not move sits at the floor
+    p10, median, p90 = np.maximum(np.percentile(ratios, [10, 50, 90], axis=1), floor)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=np.concatenate([epoch, epoch[::-1]]), y=np.concatenate([p90, p10[::-1]]),
+                             fill="toself", fillcolor="rgba(31,119,180,0.18)", line=dict(width=0),
+                             name="10–90 % of all weights", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=epoch, y=median, mode="lines", name="median over all weights",
+                             line=dict(color=CURVE_COLORS[0], width=2.5)))
+    for k, (label, column) in enumerate(picks.items()):
+        fig.add_trace(go.Scatter(x=epoch, y=np.maximum(ratios[:, column], floor), mode="lines", name=label,
+                                 line=dict(color=CURVE_COLORS[(1, 3, 4, 5)[k % 4]], width=1), opacity=0.8))
+    fig.add_trace(go.Scatter(x=[0, epoch[-1]], y=[1, 1], mode="lines", name="|Δθ| = α (the first step)",
+                             line=dict(color="black", dash="dash", width=1.5)))
+    return styled(fig, title_text=title,
+                   xaxis=dict(title="epoch", range=[0, epoch[-1]]),
+                   yaxis=dict(title="|Δθ| / α per step", type="log", exponentformat="power", range=[-4, 0.5]),
+                   height=480, legend=dict(orientation="h", yanchor="top", y=-0.18, x=0))
+
+
 # -- two hyperparameters at once ---------------------------------------------------------
 
 def heatmaps(grids: Mapping[str, np.ndarray], *, x, y, x_title: str, y_title: str, title: str,
@@ -368,6 +536,31 @@ def heatmaps(grids: Mapping[str, np.ndarray], *, x, y, x_title: str, y_title: st
         fig.update_xaxes(title_text=x_title, type="category", row=1, col=k)
     fig.update_yaxes(title_text=y_title, type="category", row=1, col=1)
     return styled(fig, title_text=title, height=520, margin=dict(l=70, r=20, t=90, b=130))
+
+
+def decay_table(lrs, wds, grid, *, reference, tolerance: float = 0.02, steps: int | None = None) -> str:
+    """Per α (one column of ``grid``, rows over ``wds``): the best λ, and the largest λ such
+    that it and every smaller λ lose at most ``tolerance`` against ``reference`` (λ = 0), each
+    with the product αλ (torch's AdamW decays by αλ per step; 1/(αλ) steps is its timescale).
+
+    With ``steps``, the last column gives αλ × steps at that largest λ: how many timescales
+    the run lasted.
+    """
+    lrs, wds = np.asarray(lrs, dtype=float), np.asarray(wds, dtype=float)
+    grid, reference = np.asarray(grid, dtype=float), np.asarray(reference, dtype=float)
+    if grid.shape != (wds.size, lrs.size) or reference.shape != (lrs.size,):
+        raise ValueError(f"Invalid grid: shape {grid.shape} and reference {reference.shape} "
+                         f"(expected {(wds.size, lrs.size)} and {(lrs.size,)})")
+    _checks.nonnegative(tolerance, "tolerance")
+    head = f"{'α':>7}  {'best λ':>7}  {'α·λ':>7}  {'largest λ losing ≤ ' + format(tolerance, 'g'):>22}  {'α·λ':>7}"
+    lines = [head + (f"  {'α·λ·steps':>9}" if steps else "")]
+    for j, lr in enumerate(lrs):
+        best = wds[np.nanargmax(grid[:, j])]
+        harmless = np.cumprod(grid[:, j] >= reference[j] - tolerance).astype(bool)
+        largest = wds[harmless].max() if harmless.any() else np.nan
+        line = f"{lr:7g}  {best:7g}  {lr * best:7.2g}  {largest:22g}  {lr * largest:7.2g}"
+        lines.append(line + (f"  {lr * largest * steps:9.3g}" if steps else ""))
+    return "\n".join(lines)
 
 
 # -- defaults ----------------------------------------------------------------------------

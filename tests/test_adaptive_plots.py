@@ -267,3 +267,158 @@ def test_defaults_table_flags_differences_and_arguments_only_one_side_has():
     assert lines[2].split() == ["beta", "0.9", "0.5", "≠"]
     assert lines[3].split() == ["extra", "–", "1", "≠"]
     assert len(lines) == 4
+
+
+# ------------------------------------------------------------------ Adam's step over training
+
+def _linear_problem(seed):
+    """A linear regression the engine can train: 3 weights and a bias, one fixed batch."""
+    from lrcourse.engine import Problem
+    generator = torch.Generator().manual_seed(seed)
+    x, y = torch.randn(16, 3, generator=generator), torch.randn(16, generator=generator)
+    model = torch.nn.Linear(3, 1)
+
+    def batches():
+        while True:
+            yield x, y
+
+    return Problem(model=model, loss=lambda forward, batch: ((forward(batch[0])[:, 0] - batch[1]) ** 2).mean(),
+                   batches=batches(), steps=12)
+
+
+def test_step_recorder_sees_every_step_and_does_not_change_the_run():
+    from lrcourse import engine
+    recorder = adaptive_plots.StepRecorder(_linear_problem)
+    recorded = engine.train(recorder, 0.05, seed=3)
+    plain = engine.train(_linear_problem, 0.05, seed=3)
+    np.testing.assert_array_equal(recorded.loss, plain.loss)
+    ratios = recorder.finish(recorded.model).ratios(0.05)
+    gradients = np.array(recorder.gradients)
+    assert ratios.shape == gradients.shape == (12, 4)
+    np.testing.assert_allclose(ratios, np.abs(gradients), rtol=1e-5, atol=1e-7)   # SGD: |Δθ|/α = |g|
+    final = np.concatenate([p.detach().reshape(-1).numpy() for p in recorded.model.parameters()])
+    np.testing.assert_array_equal(recorder.weights[-1], final)
+
+
+def test_step_recorder_of_adam_measures_the_first_step_alpha_and_matches_the_recomputed_factors():
+    from lrcourse import engine
+    recorder = adaptive_plots.StepRecorder(_linear_problem)
+    history = engine.train(recorder, 0.01, seed=0, optimizer="adam")
+    ratios = recorder.finish(history.model).ratios(0.01)
+    np.testing.assert_allclose(ratios[0], 1.0, rtol=1e-4)                      # α·sign(g) at t = 1
+    factors = adaptive_plots.adam_step_factors(recorder.gradients)
+    np.testing.assert_allclose(ratios, factors.step, rtol=1e-3, atol=1e-6)
+
+
+def test_step_recorder_rejects_misuse():
+    with pytest.raises(ValueError, match="Invalid make_problem"):
+        adaptive_plots.StepRecorder(42)
+    recorder = adaptive_plots.StepRecorder(_linear_problem)
+    with pytest.raises(ValueError, match="nothing recorded"):
+        recorder.finish(torch.nn.Linear(3, 1))
+    from lrcourse import engine
+    history = engine.train(recorder, 0.05)
+    with pytest.raises(ValueError, match="finish"):
+        recorder.ratios(0.05)
+    recorder.finish(history.model)
+    with pytest.raises(ValueError, match="already"):
+        recorder.finish(history.model)
+    with pytest.raises(ValueError, match="lr"):
+        recorder.ratios(0.0)
+
+
+def test_adam_step_factors_match_the_core_adam_and_multiply_to_the_step():
+    rng = np.random.default_rng(0)
+    gradients = rng.normal(0.3, 1.0, size=(50, 4)) * np.array([1e-3, 1.0, 1e3, 1.0])
+    adam = optim.adam(lr=0.1)
+    theta, state, steps = np.zeros(4), adam.init(np.zeros(4)), []
+    for g in gradients:
+        new, state = adam.step(theta, g, state)
+        steps.append(np.abs(new - theta) / 0.1)
+        theta = new
+    factors = adaptive_plots.adam_step_factors(gradients)
+    np.testing.assert_allclose(factors.step, np.array(steps), rtol=1e-9)
+    np.testing.assert_allclose(factors.snr * factors.scale, factors.step, rtol=1e-4)   # equal up to ε
+    assert np.all(factors.snr <= 1.0) and np.all(factors.snr > 0)
+
+
+def test_adam_step_factors_of_a_constant_gradient_are_one_and_of_a_zero_gradient_nan():
+    gradients = np.column_stack([np.full(30, 2.5), np.zeros(30)])
+    factors = adaptive_plots.adam_step_factors(gradients)
+    np.testing.assert_allclose(factors.step[:, 0], 1.0)
+    np.testing.assert_allclose(factors.snr[:, 0], 1.0)
+    np.testing.assert_allclose(factors.scale[:, 0], 1.0)
+    assert np.all(factors.step[:, 1] == 0) and np.all(np.isnan(factors.snr[:, 1]))
+
+
+def test_adam_step_factors_of_a_shrinking_noisy_gradient_fall_below_one():
+    rng = np.random.default_rng(1)
+    signs = rng.choice([-1.0, 1.0], size=(400, 200))
+    gradients = signs * np.geomspace(1.0, 0.01, 400)[:, None]          # pure noise, shrinking
+    factors = adaptive_plots.adam_step_factors(gradients)
+    late = slice(300, 400)
+    assert np.median(factors.step[late]) < 0.1
+    assert np.median(factors.snr[late]) < 0.5 and np.median(factors.scale[late]) < 0.2
+
+
+@pytest.mark.parametrize("gradients, kwargs, match", [
+    (np.zeros(5), {}, "Invalid gradients"),
+    (np.zeros((0, 3)), {}, "Invalid gradients"),
+    (np.ones((5, 2)), {"betas": (1.0, 0.999)}, "Invalid beta1"),
+    (np.ones((5, 2)), {"betas": (0.9, -0.1)}, "Invalid beta2"),
+    (np.ones((5, 2)), {"eps": -1.0}, "eps"),
+])
+def test_adam_step_factors_reject_bad_input(gradients, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        adaptive_plots.adam_step_factors(gradients, **kwargs)
+
+
+def test_step_ratio_table_gives_the_first_step_and_each_epoch_s_medians():
+    gradients = np.column_stack([np.full(20, 1.0), np.full(20, -3.0)])
+    factors = adaptive_plots.adam_step_factors(gradients)
+    ratios = np.vstack([np.ones((1, 2)), np.full((9, 2), 0.5), np.full((10, 2), 0.01)])
+    text = adaptive_plots.step_ratio_table(ratios, factors, steps_per_epoch=10, epochs=(1, 2))
+    lines = text.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["step", "epoch", "epoch"]
+    assert lines[1].split()[2] == "1" and lines[2].split()[2] == "0.5" and lines[3].split()[2] == "0.01"
+    with pytest.raises(ValueError, match="Invalid epochs"):
+        adaptive_plots.step_ratio_table(ratios, factors, steps_per_epoch=10, epochs=(3,))
+    with pytest.raises(ValueError, match="Invalid factors"):
+        adaptive_plots.step_ratio_table(ratios[:5], factors, steps_per_epoch=5)
+
+
+def test_step_ratio_figure_draws_the_band_the_median_the_picks_and_the_line_at_one():
+    rng = np.random.default_rng(2)
+    ratios = rng.uniform(0.001, 1.0, size=(40, 30))
+    ratios[:, 5] = 0.0                                          # a weight that never moves
+    fig = adaptive_plots.step_ratio_figure(ratios, steps_per_epoch=10, picks={"w0": 0, "dead": 5}, title="steps")
+    assert fig.layout.title.text == "steps" and fig.layout.yaxis.type == "log"
+    assert fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    names = [trace.name for trace in fig.data]
+    assert names[:2] == ["10–90 % of all weights", "median over all weights"] and names[2:4] == ["w0", "dead"]
+    np.testing.assert_allclose(fig.data[1].y, np.maximum(np.median(ratios, axis=1), 1e-6))
+    assert np.all(np.asarray(fig.data[3].y) > 0)                # the floor keeps it on the log axis
+    assert list(fig.data[-1].y) == [1, 1] and fig.data[0].x[-1] == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="Invalid picks"):
+        adaptive_plots.step_ratio_figure(ratios, steps_per_epoch=10, picks={"x": 30}, title="t")
+    with pytest.raises(ValueError, match="Invalid ratios"):
+        adaptive_plots.step_ratio_figure(ratios[0], steps_per_epoch=10, picks={}, title="t")
+
+
+# ------------------------------------------------------------------ decay table
+
+def test_decay_table_finds_the_best_and_the_largest_harmless_decay_with_their_products():
+    lrs, wds = (0.001, 0.01), (0.0, 0.1, 1.0, 10.0)
+    grid = np.array([[0.90, 0.90],
+                     [0.91, 0.85],       # at α = 0.01, λ = 0.1 already hurts ...
+                     [0.89, 0.95],       # ... so λ = 1 does not count as harmless, though it is fine
+                     [0.50, 0.10]])
+    text = adaptive_plots.decay_table(lrs, wds, grid, reference=grid[0], tolerance=0.02, steps=100)
+    first, second = (line.split() for line in text.splitlines()[1:])
+    assert first == ["0.001", "0.1", "0.0001", "1", "0.001", "0.1"]
+    assert second == ["0.01", "1", "0.01", "0", "0", "0"]
+    assert len(adaptive_plots.decay_table(lrs, wds, grid, reference=grid[0]).splitlines()[1].split()) == 5
+    with pytest.raises(ValueError, match="Invalid grid"):
+        adaptive_plots.decay_table(lrs, wds, grid[:3], reference=grid[0])
+    with pytest.raises(ValueError, match="tolerance"):
+        adaptive_plots.decay_table(lrs, wds, grid, reference=grid[0], tolerance=-1)
