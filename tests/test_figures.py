@@ -229,3 +229,16 @@ def test_loss_curves_draw_one_titled_line_per_run():
     assert fig.layout.xaxis.title.text == "step" and fig.layout.yaxis.title.text
     with pytest.raises(ValueError, match="Invalid curves value"):
         figures.loss_curves({}, title="none")
+
+
+def test_digit_mosaic_places_each_label_on_its_row():
+    images = {3: np.ones((10, 8, 8)), 8: 2 * np.ones((9, 8, 8))}
+    fig = figures.digit_mosaic(images, title="Threes and eights")
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert z.shape == (2 * 9, 8 * 9)                     # 8 images of 8×8 per row, one-pixel gaps
+    assert np.nanmax(z[:9]) == 1 and np.nanmin(z[9:]) == 2
+    assert np.isnan(z[8]).all() and np.isnan(z[:, 8]).all()  # the gaps are blank
+    assert list(fig.layout.yaxis.ticktext) == ["3", "8"]
+    assert fig.layout.title.text == "Threes and eights" and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    with pytest.raises(ValueError, match="at least 8 images"):
+        figures.digit_mosaic({3: np.ones((2, 8, 8))}, title="too few")
