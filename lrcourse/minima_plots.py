@@ -54,7 +54,7 @@ def minima_summary(wells: Mapping[str, Objective]) -> str:
             depth = "deep   " if i == 0 else "shallow"  # minimizers list the global one first
             kind = "flat " if lam == lams[name].min() else "sharp"
             lines.append(f"  {depth} minimum at w = {w:+.2f}: f = {f:.3f}, "
-                         f"λ = {lam:5.2f} ({kind}), 2/λ = {theory.critical_lr(lam):.4f}".replace("-", "−"))
+                         f"λ = {lam:5.2f} ({kind}), 2/λ = {theory.critical_lr(lam):#.3g}".replace("-", "−"))
     return "\n".join(lines)
 
 
