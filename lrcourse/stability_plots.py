@@ -4,8 +4,13 @@
   ``{B: cnn.sweep(lrs, batch_size=B) for B in (16, 32, …)}``, all on the same grid of α):
   :func:`batch_size_table`, :func:`scaling_table`, :func:`batch_size_explorer`, with the
   landmarks :func:`lowest_lr_reaching` and :func:`cliff` of one sweep.
+  The protocol: :func:`examples_table`. Where training stops working: :func:`trained_table`
+  and :func:`stability_limit` (on a fine grid of α near the edge), :func:`end_sharpness_table`.
+  Warmup: :func:`warmup_constant` and :func:`warmup_table`; any α × B grid: :func:`metric_table`.
 * The edge of stability: :func:`sharpness_figure` draws λ_max against the step for runs
-  that recorded ``History.logs["sharpness"]`` (``lrcourse.cases.mlp``), with 2/α dashed.
+  that recorded ``History.logs["sharpness"]`` (``lrcourse.cases.mlp``), with 2/α dashed;
+  :func:`edge_table`, :func:`loss_rise_table`, :func:`equal_budget_table` and
+  :func:`final_table` print what the chapter quotes. Only converged eigenvalues are used.
 
 This layer draws; it never imports torch (sweeps and histories are read through their attributes).
 """
@@ -20,7 +25,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lrcourse import _checks
+from lrcourse import _checks, schedules
 from lrcourse.adaptive_plots import good_range
 from lrcourse.explorer import Explorer
 from lrcourse.figures import CURVE_COLORS, DIVERGED_MARKER_COLOR, styled
@@ -208,12 +213,247 @@ def batch_size_explorer(sweeps: Mapping[int, object], *, reference: int | None =
                     label="batch size B", title=title, log=True, grid_only=True, fmt="{:.0f}", height=500)
 
 
+def examples_table(sweeps: Mapping[int, object], n_train: int) -> str:
+    """Per batch size: optimizer steps per run and the example gradients they use, steps × B,
+    against epochs × ``n_train`` (every image once per epoch)."""
+    sizes = _check_sweeps(sweeps)
+    n_train = _checks.positive_int(n_train, "n_train")
+    epochs = {int(next(iter(sweeps[b])).config["epochs"]) for b in sizes}
+    if len(epochs) != 1:
+        raise ValueError(f"Invalid sweeps: epochs {sorted(epochs)} (expected the same number for every batch size)")
+    epochs = epochs.pop()
+    rows = [f"{epochs} epochs × {n_train:,} images = {epochs * n_train:,} example gradients per run",
+            f"{'B':>5} {'steps':>6} {'examples = steps × B':>21}  {'vs epochs × n':>14}"]
+    for b in sizes:
+        steps = int(next(iter(sweeps[b])).config["steps"])
+        seen = steps * int(b)
+        rows.append(f"{b:>5} {steps:>6} {seen:>21,}  {seen / (epochs * n_train) - 1:>+14.1%}")
+    return "\n".join(rows)
+
+
+def _trained(sweep, below: float) -> tuple[np.ndarray, np.ndarray]:
+    """α increasing, and per α the number of runs that trained: finite final metric on the
+    good side of ``below``, not diverged."""
+    lrs = np.asarray(sweep.lrs, dtype=float)
+    order = np.argsort(lrs)
+    finals = np.asarray(sweep.finals, dtype=float)
+    with np.errstate(invalid="ignore"):
+        good = np.isfinite(finals) & (finals >= below if sweep.maximize else finals <= below)
+    good &= ~np.asarray(sweep.diverged, dtype=bool)
+    return lrs[order], good.sum(axis=1)[order]
+
+
+def stability_limit(sweep, below: float = 0.5) -> float:
+    """The largest α of the grid up to which every seed trained (final metric ≥ ``below``, or
+    ≤ it for a metric to minimise, and not diverged), going up from the best α: the top of the
+    usable range. ``nan`` if no α trained in every seed."""
+    _checks.positive(below, "below")
+    lrs, trained = _trained(sweep, below)
+    everyone = trained == len(sweep.seeds)
+    best = sweep.best()
+    if not math.isfinite(best) or not everyone.any():
+        return math.nan
+    i = int(np.argmin(np.abs(lrs - best)))
+    if not everyone[i]:
+        i = int(np.flatnonzero(everyone)[-1])
+    while i + 1 < len(lrs) and everyone[i + 1]:
+        i += 1
+    return float(lrs[i])
+
+
+def trained_table(sweeps: Mapping[int, object], *, below: float = 0.5) -> str:
+    """One row per batch size: at each α, the runs that trained (final metric ≥ ``below`` and
+    not diverged) out of the seeds, then :func:`stability_limit`, the largest α where all did."""
+    sizes = _check_sweeps(sweeps)
+    lrs = np.sort(np.asarray(next(iter(sweeps.values())).lrs, dtype=float))
+    rows = [f"{'B':>5}  " + "".join(f"{'α = ' + format(lr, '.3g'):>11}" for lr in lrs) + f"  {'all trained up to':>18}"]
+    for b in sizes:
+        _, trained = _trained(sweeps[b], below)
+        n = len(sweeps[b].seeds)
+        limit = stability_limit(sweeps[b], below)
+        rows.append(f"{b:>5}  " + "".join(f"{f'{k}/{n}':>11}" for k in trained)
+                    + f"  {'–' if math.isnan(limit) else format(limit, '.3g'):>18}")
+    return "\n".join(rows)
+
+
+def end_sharpness_table(histories: Mapping[int, object], sharpness: Mapping[int, float]) -> str:
+    """One row per batch size: the run's α, its final metric, the sharpness λ_max of the full
+    training loss at its final weights (``sharpness[B]``), and 2/λ_max against α."""
+    if not isinstance(histories, Mapping) or not histories or set(histories) != set(sharpness):
+        raise ValueError("Invalid histories: expected a non-empty dict {batch size: History} "
+                         "with the same keys as sharpness")
+    rows = [f"{'B':>5} {'α':>6} {'final ' + 'metric':>13} {'λ_max at the end':>17} {'2/λ_max':>9}"]
+    for b in sorted(histories):
+        h, lam = histories[b], float(sharpness[b])
+        final = "diverged" if h.diverged else f"{h.final:.3f}"
+        rows.append(f"{b:>5} {h.config['lr']:>6.3g} {final:>13} {lam:>17.3g} {2 / lam:>9.3g}")
+    return "\n".join(rows)
+
+
+def warmup_constant(warmup_steps: int, total_steps: int):
+    """``lr -> schedule``: linear warmup over ``warmup_steps``, then constant at ``lr`` until
+    ``total_steps`` (:func:`lrcourse.schedules.warmup_cosine` with ``lr_min`` = the peak),
+    as ``cnn.sweep(..., schedule=...)`` takes it. ``warmup_steps = 0``: a constant α."""
+    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, (int, np.integer)) or warmup_steps < 0:
+        raise ValueError(f"Invalid warmup_steps value: {warmup_steps!r} (expected an integer ≥ 0)")
+    total_steps = _checks.positive_int(total_steps, "total_steps")
+    if warmup_steps > total_steps:
+        raise ValueError(f"Invalid warmup_steps value: {warmup_steps} (more than total_steps = {total_steps})")
+    return lambda lr: schedules.warmup_cosine(lr, warmup_steps, total_steps, lr_min=lr)
+
+
+def warmup_table(runs: Mapping[tuple, object]) -> str:
+    """One row per (batch size, warmup epochs, α) of ``runs``, a dict ``{(B, warmup epochs): Sweep}``:
+    each seed's final metric or ✕ and the step at which it diverged, the runs that trained
+    (final metric ≥ 0.5), and α(t) at the last step before each divergence."""
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError(f"Invalid runs: {runs!r} (expected a dict {{(batch size, warmup epochs): Sweep}})")
+    seeds = len(next(iter(runs.values())).seeds)
+    rows = [f"{'B':>4} {'warmup':>7} {'α':>5}   {'final ' + 'metric per seed (✕ at: diverged at step)':<{11 * seeds}}"
+            f" {'trained':>7}   α(t) where runs diverged"]
+    for (b, warmup), sweep in runs.items():
+        lrs, trained = _trained(sweep, 0.5)
+        for lr, k in zip(lrs, trained):
+            hs = [sweep[lr, seed] for seed in sweep.seeds]
+            finals = "".join(f"{f'✕ at {h.diverged_at}' if h.diverged else f'{h.final:.3f}':>11}" for h in hs)
+            at = ", ".join(f"{h.lrs[-1]:.2f}" for h in hs if h.diverged and len(h.lrs))
+            rows.append(f"{b:>4} {str(warmup) + ' ep':>7} {lr:>5g}   {finals:<{11 * seeds}} {f'{k}/{len(hs)}':>7}   {at}")
+    return "\n".join(rows)
+
+
+def metric_table(sweeps: Mapping[int, object]) -> str:
+    """The mean final metric at each α (rows) and batch size (columns); ✕n marks n runs that diverged."""
+    sizes = _check_sweeps(sweeps)
+    summaries = {b: sweeps[b].summary() for b in sizes}
+    lrs = np.asarray(next(iter(sweeps.values())).lrs, dtype=float)
+    rows = [f"{'α':>9} " + "".join(f"{'B = ' + str(b):>11}" for b in sizes)]
+    for lr in np.sort(lrs):
+        cells = []
+        for b in sizes:
+            s = summaries[b]
+            i = int(np.flatnonzero(np.isclose(s["lr"], lr, rtol=1e-9, atol=0))[0])
+            mean = "diverged" if not np.isfinite(s["mean"][i]) else f"{s['mean'][i]:.3f}"
+            cells.append(mean + (f"✕{s['diverged'][i]}" if s["diverged"][i] and np.isfinite(s["mean"][i]) else ""))
+        rows.append(f"{lr:>9.3g} " + "".join(f"{c:>11}" for c in cells))
+    return "\n".join(rows)
+
+
 # -- the edge of stability ------------------------------------------------------------------
 
 def _sharpness(history) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, λ_max) where the run measured the sharpness and the eigen-solve converged
+    (``logs["converged"]``, when the run recorded it)."""
     values = np.asarray(history.logs.get("sharpness", ()), dtype=float)
-    steps = np.flatnonzero(np.isfinite(values))
+    ok = np.isfinite(values)
+    if "converged" in history.logs:
+        ok &= np.asarray(history.logs["converged"], dtype=float) == 1
+    steps = np.flatnonzero(ok)
     return steps, values[steps]
+
+
+def _measured(history) -> tuple[int, int]:
+    """(eigen-solves that converged, eigen-solves made)."""
+    values = np.asarray(history.logs.get("sharpness", ()), dtype=float)
+    made = int(np.isfinite(values).sum())
+    return len(_sharpness(history)[0]), made
+
+
+def first_reach(history, fraction: float = 0.95) -> int | None:
+    """The first step at which the measured λ_max reached ``fraction`` × 2/α, or None."""
+    _checks.positive(fraction, "fraction")
+    steps, lam = _sharpness(history)
+    hit = np.flatnonzero(lam >= fraction * 2 / history.config["lr"])
+    return int(steps[hit[0]]) if hit.size else None
+
+
+def plateau(history, start: float = 0.5) -> float:
+    """The median converged λ_max over the last ``1 − start`` of the measurements (nan if none)."""
+    _checks.in_range(start, "start", 0.0, 1.0, high_open=True)
+    _, lam = _sharpness(history)
+    tail = lam[int(math.floor(start * len(lam))):]
+    return float(np.median(tail)) if tail.size else math.nan
+
+
+def _check_runs(histories) -> list:
+    histories = list(histories)
+    if not histories:
+        raise ValueError("Invalid histories: [] (expected at least one run)")
+    for h in histories:
+        if h.config.get("lr") is None or "sharpness" not in h.logs:
+            raise ValueError("Invalid histories: each run needs a constant lr and logs['sharpness'] "
+                             "(train it with lrcourse.cases.mlp)")
+    return sorted(histories, key=lambda h: h.config["lr"])
+
+
+def edge_table(histories: Iterable, *, fraction: float = 0.95) -> str:
+    """One row per run: α, 2/α, λ_max at step 0, the first step where λ_max ≥ ``fraction``·2/α,
+    the plateau (median of the late λ_max), plateau·α/2, final training loss, final metric, and
+    how many eigen-solves converged (only those are used). A diverged run gets its step and loss."""
+    rows = [f"{'α':>5} {'2/α':>6} {'λ_max at 0':>11} {f'≥ {fraction:g}·2/α at':>14} {'plateau':>8} "
+            f"{'plateau·α/2':>12} {'final loss':>11} {'test acc':>9} {'converged':>10}"]
+    for h in _check_runs(histories):
+        lr = h.config["lr"]
+        _, lam = _sharpness(h)
+        ok, made = _measured(h)
+        start = f"{lam[0]:11.2f}" if lam.size else f"{'–':>11}"
+        if h.diverged:
+            rows.append(f"{lr:>5g} {2 / lr:6.2f} {start}   diverged at step {h.diverged_at} "
+                        f"(loss {h.loss[0]:.3f} → {h.diverged_loss:.3g}): not plotted")
+            continue
+        reach = first_reach(h, fraction)
+        rows.append(f"{lr:>5g} {2 / lr:6.2f} {start} {'never' if reach is None else reach:>14} "
+                    f"{plateau(h):8.2f} {plateau(h) * lr / 2:12.3f} {h.loss[-1]:11.4f} {h.final:9.3f} "
+                    f"{f'{ok}/{made}':>10}")
+    return "\n".join(rows)
+
+
+def loss_rise_table(histories: Iterable, *, fraction: float = 0.95) -> str:
+    """For each run that did not diverge: the share of steps that raised the training loss
+    before and after λ_max first reached ``fraction``·2/α."""
+    rows = [f"{'α':>5}   share of steps where the loss went up",
+            f"{'':>5}   {f'before λ_max reached {fraction:g}·2/α':>31}   {'after':>6}"]
+    for h in _check_runs(histories):
+        if h.diverged:
+            continue
+        k, rises = first_reach(h, fraction), np.diff(h.loss) > 0
+        k = len(rises) if k is None else k
+        after = f"{rises[k:].mean():6.1%}" if k < len(rises) else f"{'–':>6}"
+        rows.append(f"{h.config['lr']:>5g}   {rises[:k].mean():31.1%}   {after}")
+    return "\n".join(rows)
+
+
+def equal_budget_table(histories: Iterable, budgets=(20, 60, 100)) -> str:
+    """The training loss of each run when α × steps reaches each of ``budgets``, and at its last
+    step: runs at different α compared at equal distance travelled, α × steps."""
+    budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
+    if budgets.size == 0 or not np.all(np.isfinite(budgets)) or np.any(budgets <= 0):
+        raise ValueError(f"Invalid budgets: {budgets.tolist()!r} (expected positive numbers)")
+    histories = _check_runs(histories)
+    for h in histories:
+        if round(budgets.max() / h.config["lr"]) >= len(h.loss):
+            raise ValueError(f"Invalid budgets: α × steps = {budgets.max():g} is past the end of the run "
+                             f"at α = {h.config['lr']:g} ({len(h.loss)} steps)")
+    rows = [f"{'training loss when α × steps =':<30}" + "".join(f"{b:>9g}" for b in budgets) + f"{'last step':>12}"]
+    for h in histories:
+        lr = h.config["lr"]
+        losses = "".join(f"{h.loss[round(b / lr)]:9.4f}" for b in budgets)
+        rows.append(f"{f'α = {lr:g} ({len(h.loss)} steps)':<30}{losses}{h.loss[-1]:12.4f}")
+    return "\n".join(rows)
+
+
+def final_table(histories: Iterable) -> str:
+    """One row per run, by α: final training loss, last converged λ_max and the step it was
+    measured at, 2/α, and the final metric; or the step at which the run diverged."""
+    rows = [f"{'α':>6} {'final loss':>11} {'last λ_max':>11} {'at step':>8} {'2/α':>6} {'test acc':>9}"]
+    for h in _check_runs(histories):
+        lr = h.config["lr"]
+        if h.diverged:
+            rows.append(f"{lr:>6g}   diverged at step {h.diverged_at}")
+            continue
+        steps, lam = _sharpness(h)
+        last = (f"{lam[-1]:11.1f} {steps[-1]:8d}" if lam.size else f"{'–':>11} {'–':>8}")
+        rows.append(f"{lr:>6g} {h.loss[-1]:11.4f} {last} {2 / lr:6.3g} {h.final:9.3f}")
+    return "\n".join(rows)
 
 
 def sharpness_figure(histories: Iterable, *, title: str, loss_stride: int = 5) -> go.Figure:
@@ -224,13 +464,7 @@ def sharpness_figure(histories: Iterable, *, title: str, loss_stride: int = 5) -
     Each run must have a constant α (``History.config["lr"]``) and ``logs["sharpness"]``.
     """
     loss_stride = _checks.positive_int(loss_stride, "loss_stride")
-    histories = list(histories)
-    if not histories:
-        raise ValueError("Invalid histories: [] (expected at least one run)")
-    for h in histories:
-        if h.config.get("lr") is None or "sharpness" not in h.logs:
-            raise ValueError("Invalid histories: each run needs a constant lr and logs['sharpness'] "
-                             "(train it with lrcourse.cases.mlp)")
+    histories = _check_runs(histories)
     drawn = [h for h in histories if not h.diverged]
     left_out = [h for h in histories if h.diverged]
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.62, 0.38])

@@ -156,3 +156,128 @@ def test_sharpness_figure_bad_input():
         stability_plots.sharpness_figure([_history(0.9)], title="x")
     with pytest.raises(ValueError, match="Invalid loss_stride value: 0"):
         stability_plots.sharpness_figure([_history(0.9, sharpness=[1.0])], title="x", loss_stride=0)
+
+
+# ------------------------------------------------------------------ protocol, limits, warmup
+
+def _seeds(lr_finals, steps=100, epochs=10):
+    """A sweep over the grid of `lr_finals` ({α: [final per seed, None for a divergence]})."""
+    lrs = np.asarray(sorted(lr_finals), dtype=float)
+    seeds = tuple(range(len(next(iter(lr_finals.values())))))
+    histories = {}
+    for lr in lrs:
+        for seed, final in enumerate(lr_finals[lr]):
+            h = _history(math.nan if final is None else final, diverged_at=5 if final is None else None,
+                         steps=steps, lr=float(lr))
+            h.config["epochs"] = epochs
+            histories[(float(lr), seed)] = h
+    return Sweep(lrs=lrs, seeds=seeds, histories=histories, seconds=0.0, batched=True,
+                 metric_name="test accuracy")
+
+
+def test_examples_table_counts_steps_times_batch():
+    sweeps = {16: _seeds({1.0: [0.9]}, steps=842), 512: _seeds({1.0: [0.9]}, steps=20)}
+    table = stability_plots.examples_table(sweeps, n_train=1347)
+    assert table.splitlines()[0] == "10 epochs × 1,347 images = 13,470 example gradients per run"
+    assert "13,472" in table and "+0.0%" in table          # 842 × 16 against 10 × 1,347
+    assert "10,240" in table and "-24.0%" in table         # 20 × 512: the last batches dropped
+    with pytest.raises(ValueError, match="Invalid n_train value: 0"):
+        stability_plots.examples_table(sweeps, n_train=0)
+    mixed = {16: _seeds({1.0: [0.9]}, steps=842), 512: _seeds({1.0: [0.9]}, steps=80, epochs=40)}
+    with pytest.raises(ValueError, match="Invalid sweeps: epochs"):
+        stability_plots.examples_table(mixed, n_train=1347)
+
+
+def test_stability_limit_and_trained_table():
+    small = _seeds({0.5: [0.98, 0.97], 1.0: [0.96, None], 2.0: [None, None]})
+    large = _seeds({0.5: [0.95, 0.96], 1.0: [0.97, 0.96], 2.0: [0.40, 0.9]})
+    assert stability_plots.stability_limit(small) == 0.5
+    assert stability_plots.stability_limit(large) == 1.0
+    assert stability_plots.stability_limit(large, below=0.3) == 2.0
+    assert math.isnan(stability_plots.stability_limit(_seeds({1.0: [None, None], 2.0: [None, None]})))
+    table = stability_plots.trained_table({16: small, 64: large})
+    rows = table.splitlines()
+    assert rows[1].split() == ["16", "2/2", "1/2", "0/2", "0.5"]
+    assert rows[2].split() == ["64", "2/2", "2/2", "1/2", "1"]
+
+
+def test_end_sharpness_table():
+    hs = {16: _history(0.98, lr=1.0), 512: _history(0.88, lr=1.0)}
+    table = stability_plots.end_sharpness_table(hs, {16: 0.064, 512: 3.33})
+    assert table.splitlines()[1].split() == ["16", "1", "0.980", "0.064", "31.2"]
+    assert table.splitlines()[2].split() == ["512", "1", "0.880", "3.33", "0.601"]
+    with pytest.raises(ValueError, match="Invalid histories"):
+        stability_plots.end_sharpness_table(hs, {16: 1.0})
+
+
+def test_warmup_constant_rises_then_holds():
+    schedule = stability_plots.warmup_constant(4, 10)(2.0)
+    alphas = schedule(np.arange(10))
+    assert np.all(np.diff(alphas[:5]) > 0) and alphas[0] < 2.0
+    np.testing.assert_allclose(alphas[4:], 2.0)
+    np.testing.assert_allclose(stability_plots.warmup_constant(0, 10)(2.0)(np.arange(10)), 2.0)
+    with pytest.raises(ValueError, match="Invalid warmup_steps value: -1"):
+        stability_plots.warmup_constant(-1, 10)
+    with pytest.raises(ValueError, match="Invalid warmup_steps value: 11"):
+        stability_plots.warmup_constant(11, 10)
+
+
+def test_warmup_table_lists_each_seed_and_where_it_diverged():
+    sweep = _seeds({2.0: [0.95, None, 0.9], 4.0: [None, None, None]})
+    table = stability_plots.warmup_table({(128, 5): sweep})
+    rows = table.splitlines()
+    assert rows[1].split()[:7] == ["128", "5", "ep", "2", "0.950", "✕", "at"]
+    assert "2/3" in rows[1] and rows[1].rstrip().endswith("2.00")     # α(t): the last lr before the divergence
+    assert "0/3" in rows[2]
+    with pytest.raises(ValueError, match="Invalid runs"):
+        stability_plots.warmup_table({})
+
+
+def test_metric_table_marks_divergences():
+    a = _seeds({0.001: [0.9, 0.92], 0.01: [0.96, None]})
+    b = _seeds({0.001: [0.5, 0.6], 0.01: [None, None]})
+    rows = stability_plots.metric_table({32: a, 512: b}).splitlines()
+    assert rows[1].split() == ["0.001", "0.910", "0.550"]
+    assert rows[2].split() == ["0.01", "0.960✕1", "diverged"]
+
+
+# ------------------------------------------------------------------ edge-of-stability tables
+
+def _eos_run(lr, lam, converged=None, loss=None, diverged_at=None):
+    lam = np.asarray(lam, dtype=float)
+    h = _history(0.97, steps=len(lam), lr=lr, sharpness=lam, diverged_at=diverged_at)
+    if converged is not None:
+        h.logs["converged"] = np.asarray(converged, dtype=float)
+    if loss is not None:
+        object.__setattr__(h, "loss", np.asarray(loss, dtype=float))
+    return h
+
+
+def test_unconverged_sharpness_values_are_left_out():
+    lam = [10.0, np.nan, 12.0, np.nan, 19.0, np.nan, 20.5]
+    h = _eos_run(0.1, lam, converged=[1, np.nan, 1, np.nan, 0, np.nan, 1])
+    assert stability_plots.first_reach(h) == 6                  # the unconverged 19.0 at step 4 is skipped
+    assert stability_plots.plateau(h) == pytest.approx((12.0 + 20.5) / 2)
+    row = stability_plots.edge_table([h]).splitlines()[1]
+    assert row.split()[-1] == "3/4"
+    assert stability_plots.first_reach(_eos_run(0.1, lam)) == 4   # without the flags, every value counts
+
+
+def test_edge_table_loss_rises_budget_and_final_tables():
+    loss = np.r_[np.linspace(1.0, 0.5, 6), [0.6, 0.4, 0.45, 0.3]]
+    lam = [10.0, np.nan, 16.0, np.nan, 19.5, np.nan, 20.1, np.nan, 20.0, np.nan]
+    h = _eos_run(0.1, lam, converged=[1, np.nan] * 5, loss=loss)
+    blown = _eos_run(0.5, [11.0, np.nan, np.nan], converged=[1, np.nan, np.nan], diverged_at=2)
+    edge = stability_plots.edge_table([blown, h]).splitlines()
+    assert edge[1].split()[:6] == ["0.1", "20.00", "10.00", "4", "20.00", "1.000"]   # median of 19.5, 20.1, 20.0
+    assert "diverged at step 2" in edge[2]
+    rises = stability_plots.loss_rise_table([h, blown]).splitlines()
+    assert rises[2].split() == ["0.1", "0.0%", "40.0%"]          # steps 4→5 … 8→9: 2 rises of 5
+    assert len(rises) == 3                                       # the diverged run has no row
+    budget = stability_plots.equal_budget_table([h], budgets=[0.2, 0.5]).splitlines()
+    assert budget[1].split()[-3:] == [f"{loss[2]:.4f}", f"{loss[5]:.4f}", f"{loss[-1]:.4f}"]
+    with pytest.raises(ValueError, match="past the end of the run"):
+        stability_plots.equal_budget_table([h], budgets=[5.0])
+    final = stability_plots.final_table([h, blown]).splitlines()
+    assert final[1].split() == ["0.1", "0.3000", "20.0", "8", "20", "0.970"]
+    assert "diverged at step 2" in final[2]
