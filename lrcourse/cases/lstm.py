@@ -21,6 +21,10 @@ per token) on the validation text read from start to end::
     s = lstm.sweep(np.geomspace(0.1, 100, 10), seeds=(0, 1, 2))      # 30 runs, ~25 s
     print(s.table())
 
+A task with one known long dependency tests what the text cannot: :func:`recall_sequences`
+(remember the first of ``delay + 2`` tokens until a query at the end), trained by
+:func:`recall` and :func:`recall_sweep`, read with :func:`steps_to_recall` and :func:`recall_table`.
+
 A run whose loss exploded (see :func:`lrcourse.engine.train`) has its last
 perplexity recorded as ``inf``: the exploded model's actual value (10^17 and
 beyond) only says "broken", and would swamp every mean over seeds.
