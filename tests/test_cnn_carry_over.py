@@ -40,7 +40,7 @@ def test_carry_over_takes_full_batches_and_drops_no_image(batch_size):
 
 
 def test_the_default_still_drops_the_last_incomplete_batch():
-    problem, batches, n = _batches(512, 10, carry_over=False)
+    problem, _, n = _batches(512, 10, carry_over=False)
     assert problem.steps == 10 * (n // 512) == 20
     assert problem.config.get("carry_over") is None
     carried, _, _ = _batches(512, 10, carry_over=True)

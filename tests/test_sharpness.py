@@ -266,7 +266,7 @@ def test_lanczos_reports_a_cap_it_could_not_meet():
 def test_lanczos_on_two_weights_and_on_a_warm_start():
     loss, w, _ = quadratic([3.0, -1.0])
     assert top_hessian_eigenvalue(loss, [w], tol=1e-10, method="lanczos") == pytest.approx(3.0, rel=1e-10)
-    loss, w, a = quadratic([9.0, 8.9, 2.0, 1.0, 0.5], seed=4)
+    loss, w, _ = quadratic([9.0, 8.9, 2.0, 1.0, 0.5], seed=4)
     cold = top_hessian_eigenpair(loss, [w], tol=1e-8, method="lanczos")
     warm = top_hessian_eigenpair(loss, [w], tol=1e-8, method="lanczos", init=cold.vector)
     assert warm.converged and warm.value == pytest.approx(9.0, rel=1e-8)

@@ -201,7 +201,7 @@ def lanczos(matvec: Callable[[Vector], Vector], v0: Vector, *, tol: float = 1e-4
     if n <= 2:                     # ARPACK needs n > k + 1: two weights are one explicit 2 × 2 problem
         basis = np.eye(n)
         matrix = np.column_stack([apply(e) for e in basis])
-        values, vectors = np.linalg.eigh(0.5 * (matrix + matrix.T))
+        _, vectors = np.linalg.eigh(0.5 * (matrix + matrix.T))
         vector = vectors[:, -1]
     else:
         basis = min(LANCZOS_BASIS, n - 1)
