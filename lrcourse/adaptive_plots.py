@@ -2,6 +2,11 @@
 
 * :func:`update_source` — an optimizer of :mod:`lrcourse.optim` as a learner should read it:
   its signature, its docstring with the update equations, and its update rule;
+* :func:`momentum_edges`, :func:`momentum_rates`, :func:`momentum_rate_summary`,
+  :func:`heavy_ball_table`, :func:`constant_gradient_steps`, :func:`constant_gradient_table`,
+  :func:`bowl_table`, :func:`adam_effective_rates` — the chapter's measurements on quadratics;
+* :func:`sweeps_table`, :func:`finals_table`, :func:`range_table`, :func:`layer_median_ratio`, :func:`median_abs_weight`,
+  :func:`decay_rows`, :func:`grid_table`, :func:`decay_summary` — its tables of sweeps;
 * :func:`stability_map` — the measured convergence rate of heavy-ball momentum on a 1-D
   quadratic, over (β, αλ), with the predicted edge αλ = 2(1 + β);
 * :func:`paths_explorer` — an α slider over the paths of several optimizers on one 2-D objective;
@@ -31,16 +36,19 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lrcourse import _checks, optim
-from lrcourse.descent import describe, run
+from lrcourse import _checks, optim, theory
+from lrcourse.descent import describe, measured_rate, run
 from lrcourse.explorer import Explorer
 from lrcourse.figures import CURVE_COLORS, PATH_COLOR, styled
-from lrcourse.objectives import Objective
+from lrcourse.objectives import Objective, quadratic
 
 __all__ = ["update_source", "stability_map", "paths_explorer", "GoodRange", "good_range", "sensitivity_figure",
            "Spread", "layer_spread", "layer_table", "layer_figure", "StepRecorder", "StepFactors",
            "adam_step_factors", "step_ratio_table", "step_ratio_figure", "heatmaps", "decay_table",
-           "defaults_table", "TORCH_ONLY"]
+           "defaults_table", "TORCH_ONLY", "momentum_edges", "momentum_rates", "momentum_rate_summary",
+           "heavy_ball_table", "constant_gradient_steps", "constant_gradient_table", "bowl_table",
+           "adam_effective_rates", "sweeps_table", "finals_table", "range_table", "layer_median_ratio", "median_abs_weight",
+           "decay_rows", "grid_table", "decay_summary"]
 
 PATH_COLORS = (PATH_COLOR, "#2ca02c", "#9467bd", "#ff7f0e")
 INSIDE_LEGEND = dict(x=0.99, y=0.01, xanchor="right", yanchor="bottom", bgcolor="rgba(255,255,255,0.8)")
@@ -337,6 +345,186 @@ def layer_figure(series: Mapping[str, Mapping[str, np.ndarray]], *, title: str, 
                    margin=dict(l=70, r=20, t=60, b=40))
 
 
+# -- tables of the chapter's measurements ------------------------------------------------
+
+def momentum_edges(lam: float, betas, *, steps: int = 3000, width: float = 0.02, points: int = 400) -> str:
+    """Heavy-ball momentum on 𝓛(w) = ½λw²: per β, the measured edge of stability against 2(1+β)/λ.
+
+    For each β, ``points`` values of α within ±``width`` of the prediction run ``steps`` steps
+    from w₀ = 1; a run "shrinks" when |w| at the end is below |w| half-way.
+    """
+    _checks.positive(lam, "lam")
+    steps = _checks.positive_int(steps, "steps")
+    line = quadratic((lam,))
+    lines = [" β    predicted 2(1+β)/λ   largest α that    smallest α that",
+             "                             still shrinks     grows"]
+    for beta in betas:
+        predicted = 2 * (1 + beta) / lam
+        grid = predicted * np.linspace(1 - width, 1 + width, points)
+        runs = run(line, [1.0], grid, steps=steps, optimizer=functools.partial(optim.sgd, momentum=beta))
+        size = np.abs(runs.path[:, :, 0])
+        shrinks = size[-1] < size[steps // 2]
+        lines.append(f"{beta:4}   {predicted:18.5f}   {grid[shrinks].max():15.5f}   {grid[~shrinks].min():14.5f}")
+    return "\n".join(lines)
+
+
+def momentum_rates(lam: float, betas, products, *, steps: int = 300, window: int = 50) -> np.ndarray:
+    """Measured per-step rate of heavy-ball momentum on ½λw², one row per αλ, one column per β.
+
+    The rate is (envelope of |w| over the last ``window`` steps / envelope over the first)
+    ** (1/(steps − window)), so oscillations do not fool it; ``inf`` where a run diverged.
+    """
+    _checks.positive(lam, "lam")
+    steps = _checks.positive_int(steps, "steps")
+    betas, products = np.asarray(betas, dtype=float), np.asarray(products, dtype=float)
+    line = quadratic((lam,))
+    rates = np.empty((products.size, betas.size))
+    for j, beta in enumerate(betas):
+        runs = run(line, [1.0], products / lam, steps=steps, optimizer=functools.partial(optim.sgd, momentum=beta))
+        size = np.abs(runs.path[:, :, 0])                 # NaN once a run has blown up
+        envelope = np.fmax.reduce(size[steps - window:], axis=0) / np.fmax.reduce(size[:window], axis=0)
+        rates[:, j] = np.where(runs.diverged, np.inf, envelope ** (1 / (steps - window)))
+    return rates
+
+
+def momentum_rate_summary(betas, products, rates, *, show=(0.0, 0.5, 0.9), at=(0.5, 1.5, 2.5)) -> str:
+    """For the β of the grid nearest each of ``show``: the largest αλ that converges, the
+    predicted 2(1+β), and the rates at the αλ nearest each of ``at``, against √β."""
+    betas, products, rates = (np.asarray(a, dtype=float) for a in (betas, products, rates))
+    lines = []
+    for beta in show:
+        j = np.argmin(np.abs(betas - beta))
+        measured = [rates[np.argmin(np.abs(products - x)), j] for x in at]
+        lines.append(f"β = {betas[j]:.2f}: converges up to αλ = {products[rates[:, j] < 1].max():.2f} "
+                     f"(predicted {2 * (1 + betas[j]):.2f}); rate at αλ = {', '.join(f'{x:g}' for x in at)}: "
+                     + ", ".join(f"{r:.3f}" for r in measured) + f"  (√β = {np.sqrt(betas[j]):.3f})")
+    return "\n".join(lines)
+
+
+def heavy_ball_table(mu: float, L: float, w0, *, steps: int = 2000, tol: float = 1e-8) -> str:
+    """Gradient descent at 2/(L+μ) against the tuned heavy ball on the bowl with curvatures μ, L::
+
+        heavy ball: α = (2/(√L + √μ))²,  β = ((√L − √μ)/(√L + √μ))²,  rate (√κ − 1)/(√κ + 1)
+
+    with the measured rate (over steps 100 to 600) and the steps to 𝓛 ≤ ``tol``.
+    """
+    _checks.positive(mu, "mu")
+    _checks.positive(L, "L")
+    bowl, kappa = quadratic((mu, L)), L / mu
+    root = np.sqrt(kappa)
+    contenders = (("gradient descent", theory.optimal_lr(L, mu), 0.0, (kappa - 1) / (kappa + 1)),
+                  ("heavy-ball momentum", (2 / (np.sqrt(L) + np.sqrt(mu))) ** 2,
+                   ((np.sqrt(L) - np.sqrt(mu)) / (np.sqrt(L) + np.sqrt(mu))) ** 2, (root - 1) / (root + 1)))
+    lines = [f"κ = {kappa:g}",
+             "                          α      β    predicted rate  measured rate  steps to 𝓛 ≤ "
+             + f"{tol:g}".replace("e-0", "e-")]
+    for name, lr, beta, predicted in contenders:
+        runs = run(bowl, w0, [lr], steps=steps, optimizer=functools.partial(optim.sgd, momentum=beta))
+        measured = measured_rate(np.linalg.norm(runs.path[100:600, 0], axis=-1))
+        lines.append(f"{name:<22} {lr:7.4f}  {beta:5.3f}  {predicted:14.3f}  {measured:13.3f}"
+                     f"  {runs.steps_to(tol)[0]:17d}")
+    return "\n".join(lines)
+
+
+def constant_gradient_steps(optimizers: Mapping[str, optim.Optimizer], grad, *, lr: float,
+                            steps: int) -> dict[str, np.ndarray]:
+    """|Δθ|/α at every step when each optimizer gets the same gradient ``grad`` every time:
+    ``{name: array (steps, coordinates)}``. ``lr`` is the α the optimizers were built with."""
+    _checks.positive(lr, "lr")
+    steps = _checks.positive_int(steps, "steps")
+    grad = np.asarray(grad, dtype=float).reshape(-1)
+    out = {}
+    for name, opt in optimizers.items():
+        theta, state, moves = np.zeros_like(grad), opt.init(np.zeros_like(grad)), []
+        for _ in range(steps):
+            new, state = opt.step(theta, grad, state)
+            moves.append(np.abs(new - theta) / lr)
+            theta = new
+        out[name] = np.array(moves)
+    return out
+
+
+def constant_gradient_table(steps: Mapping[str, np.ndarray], *, at=(1, 2, 10, 100, 1000)) -> str:
+    """Whether |Δθ|/α is the same in every coordinate (to 0.1 %), then its value at the steps ``at``."""
+    same = all(np.allclose(s, s[:, :1], rtol=1e-3) for s in steps.values())
+    lines = [f"|Δθ|/α is the same for the {next(iter(steps.values())).shape[1]} gradient sizes, to 0.1 %: {same}", "",
+             "     t" + "".join(f"{name:>10}" for name in steps)]
+    for t in at:
+        lines.append(f"{t:6d}" + "".join(f"{s[t - 1, 0]:10.3g}" for s in steps.values()))
+    return "\n".join(lines)
+
+
+def bowl_table(objectives: Mapping[str, Objective], w0, lrs, contenders: Mapping[str, Callable], *,
+               steps: int = 100, tol: float = 1e-3) -> str:
+    """Per optimizer and objective: the best α of the grid ``lrs``, its final loss, and how
+    many α bring the loss to ``tol`` within ``steps`` steps (diverged runs count as ∞)."""
+    lrs = np.asarray(lrs, dtype=float)
+    lines = [f"{'':>18}" + "".join(f"{title:>32}" for title in objectives),
+             f"{'':>18}" + f"   best α  its loss  α with 𝓛≤{tol:g}" * len(objectives)]
+    for name, make in contenders.items():
+        line = f"{name:>18}"
+        for f in objectives.values():
+            runs = run(f, w0, lrs, steps=steps, optimizer=make)
+            final = np.where(runs.diverged, np.inf, runs.loss[-1] - f.min_value)
+            line += f"   {lrs[final.argmin()]:6.3g}  {final.min():8.1e}  {np.sum(final <= tol):14d}"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def adam_effective_rates(objective: Objective, w0, *, lr: float, steps: int = 100) -> np.ndarray:
+    """Adam's effective learning rate α/(√v̂ + ε) per coordinate after ``steps`` steps from ``w0``."""
+    adam = optim.adam(lr=lr)
+    w, state = np.asarray(w0, dtype=float), adam.init(np.asarray(w0, dtype=float))
+    for _ in range(_checks.positive_int(steps, "steps")):
+        w, state = adam.step(w, objective.grad(w), state)
+    v_hat = state.exp_avg_sq / (1 - 0.999**state.count)
+    return lr / (np.sqrt(v_hat) + 1e-8)
+
+
+def sweeps_table(sweeps: Mapping[str, object]) -> str:
+    """Mean ± std of the final metric per α, one column per sweep, with the number of diverged seeds (✕)."""
+    summaries = {name: sweep.summary() for name, sweep in sweeps.items()}
+    lrs = next(iter(summaries.values()))["lr"]
+    lines = ["       α   " + "   ".join(f"{name:>16}" for name in summaries)]
+    for i, lr in enumerate(lrs):
+        cells = [f"{s['mean'][i]:.3f} ± {s['std'][i]:.3f} {s['diverged'][i]}✕" for s in summaries.values()]
+        lines.append(f"{lr:8.3g}   " + "   ".join(cells))
+    return "\n".join(lines)
+
+
+def finals_table(sweeps: Mapping[str, object], seed: int = 0) -> str:
+    """The final metric of one seed per α, one column per sweep (✕: diverged)."""
+    lrs = list(next(iter(sweeps.values())).lrs)
+    lines = ["       α   " + "".join(f"{name:>10}" for name in sweeps)]
+    for lr in lrs:
+        cells = ["✕" if s[lr, seed].diverged else f"{s[lr, seed].final:.4g}" for s in sweeps.values()]
+        lines.append(f"{lr:8.3g}   " + "".join(f"{c:>10}" for c in cells))
+    return "\n".join(lines)
+
+
+def range_table(sweeps: Mapping[str, object], tolerance: float) -> str:
+    """One line per sweep: its best α and the range of α within ``tolerance`` (see :func:`good_range`)."""
+    lines = []
+    for name, sweep in sweeps.items():
+        r = good_range(sweep, tolerance)
+        lines.append(f"{name:>5}: best α {r.best:.3g} ({r.best_metric:.3f}); within {tolerance:.0%}: "
+                     f"α from {r.lo:.3g} to {r.hi:.3g}, {r.count} grid values, {r.decades:.2f} decades")
+    return "\n".join(lines)
+
+
+def median_abs_weight(model) -> float:
+    """The median |θ| over all of a model's parameters (read through ``model.parameters()``)."""
+    return float(np.median(np.abs(_flat(model.parameters()))))
+
+
+def layer_median_ratio(values: Mapping[str, np.ndarray]) -> float:
+    """The largest layer median over the smallest: how unevenly a quantity spreads over layers."""
+    medians = [spread.median for spread in layer_spread(values).values()]
+    if min(medians) <= 0:
+        raise ValueError("Invalid values: a layer's median is 0, the ratio is undefined")
+    return max(medians) / min(medians)
+
+
 # -- Adam's step over training -----------------------------------------------------------
 
 def _flat(tensors) -> np.ndarray:
@@ -560,6 +748,43 @@ def decay_table(lrs, wds, grid, *, reference, tolerance: float = 0.02, steps: in
         largest = wds[harmless].max() if harmless.any() else np.nan
         line = f"{lr:7g}  {best:7g}  {lr * best:7.2g}  {largest:22g}  {lr * largest:7.2g}"
         lines.append(line + (f"  {lr * largest * steps:9.3g}" if steps else ""))
+    return "\n".join(lines)
+
+
+def decay_rows(sweep: Callable, optimizer: str, wds) -> np.ndarray:
+    """Mean final metric per α (columns) for each weight decay in ``wds`` (rows):
+    ``sweep(optimizer=optimizer, weight_decay=λ).summary()["mean"]``, e.g. with
+    ``sweep = functools.partial(cnn.sweep, lrs, seeds=(0, 1))``."""
+    if not callable(sweep):
+        raise ValueError(f"Invalid sweep: {sweep!r} (expected a function returning a Sweep)")
+    return np.array([np.asarray(sweep(optimizer=optimizer, weight_decay=wd).summary()["mean"], dtype=float)
+                     for wd in wds])
+
+
+def grid_table(grids: Mapping[str, np.ndarray], *, rows, columns, row_name: str = "λ") -> str:
+    """``grids[title][i, j]`` as text: one line per title and row value, one column per column value."""
+    lines = [" " * 23 + "  ".join(f"{c:<6g}" for c in columns)]
+    for title, grid in grids.items():
+        grid = np.asarray(grid, dtype=float)
+        if grid.shape != (len(rows), len(columns)):
+            raise ValueError(f"Invalid grids: {title!r} has shape {grid.shape}, expected {(len(rows), len(columns))}")
+        for value, row in zip(rows, grid):
+            lines.append(f"{title:<10} {row_name} = {value:<6g}  " + "  ".join(f"{x:.3f} " for x in row))
+    return "\n".join(lines)
+
+
+def decay_summary(grids: Mapping[str, np.ndarray], wds, reference, *, tolerance: float = 0.02) -> str:
+    """Per grid: the best λ at each α, the best cell, and the largest λ where no α loses more
+    than ``tolerance`` against ``reference`` (the row λ = 0)."""
+    reference = np.asarray(reference, dtype=float)
+    lines = []
+    for title, grid in grids.items():
+        grid = np.asarray(grid, dtype=float)
+        best = ", ".join(f"{wds[i]:g}" for i in grid.argmax(axis=0))
+        usable = max(wd for wd, row in zip(wds, grid) if np.all(row >= reference - tolerance))
+        lines.append(f"{title:<10} best λ at each α: {best:<22} best cell {grid.max():.3f}")
+        lines.append(f"{'':<10} largest λ where no α loses more than {tolerance:g} against λ = 0: {usable:g}")
+    lines.append(f"best without decay: {reference.max():.3f}")
     return "\n".join(lines)
 
 

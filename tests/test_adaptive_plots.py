@@ -422,3 +422,94 @@ def test_decay_table_finds_the_best_and_the_largest_harmless_decay_with_their_pr
         adaptive_plots.decay_table(lrs, wds, grid[:3], reference=grid[0])
     with pytest.raises(ValueError, match="tolerance"):
         adaptive_plots.decay_table(lrs, wds, grid, reference=grid[0], tolerance=-1)
+
+
+# ------------------------------------------------------------------ the chapter's tables
+
+def test_momentum_edges_straddle_the_predicted_edge():
+    text = adaptive_plots.momentum_edges(10.0, (0.0, 0.9), steps=3000, width=0.02, points=400)
+    for line in text.splitlines()[2:]:
+        beta, predicted, shrinks, grows = map(float, line.split())
+        assert predicted == pytest.approx(2 * (1 + beta) / 10)
+        assert shrinks < predicted < grows and grows - shrinks < 1e-3 * predicted
+
+
+def test_momentum_rates_are_sqrt_beta_in_the_complex_band_and_inf_past_the_edge():
+    betas, products = np.array([0.0, 0.81]), np.array([0.5, 1.5, 3.0, 4.0])
+    rates = adaptive_plots.momentum_rates(10.0, betas, products, steps=300)
+    assert rates.shape == (4, 2)
+    np.testing.assert_allclose(rates[1:3, 1], 0.9, atol=0.01)         # √β, whatever αλ in the band
+    assert np.isinf(rates[2, 0]) and rates[3, 1] >= 1                  # past 2 for GD, past 3.62 for β = 0.81
+    summary = adaptive_plots.momentum_rate_summary(betas, products, rates, show=(0.81,), at=(1.5,))
+    assert "converges up to αλ = 3.00 (predicted 3.62)" in summary and "0.900  (√β = 0.900)" in summary
+
+
+def test_heavy_ball_table_beats_gradient_descent_at_the_predicted_rates():
+    text = adaptive_plots.heavy_ball_table(1.0, 100.0, [-2.0, 1.5])
+    gd, hb = (line.split() for line in text.splitlines()[2:])
+    assert float(gd[-3]) == pytest.approx(0.980, abs=1e-3) and float(hb[-3]) == pytest.approx(0.818, abs=1e-3)
+    assert int(hb[-1]) < int(gd[-1]) / 5
+    with pytest.raises(ValueError, match="mu"):
+        adaptive_plots.heavy_ball_table(0.0, 100.0, [1.0, 1.0])
+
+
+def test_constant_gradient_steps_and_table():
+    steps = adaptive_plots.constant_gradient_steps(
+        {"Adagrad": optim.adagrad(lr=0.1), "Adam": optim.adam(lr=0.1)}, [1e-3, 1.0, 1e3], lr=0.1, steps=100)
+    assert steps["Adam"].shape == (100, 3)
+    np.testing.assert_allclose(steps["Adam"], 1.0, rtol=1e-4)               # ε = 1e-8 against g = 1e-3
+    np.testing.assert_allclose(steps["Adagrad"][:, 1], 1 / np.sqrt(np.arange(1, 101)), rtol=1e-6)
+    text = adaptive_plots.constant_gradient_table(steps, at=(1, 100))
+    assert text.startswith("|Δθ|/α is the same for the 3 gradient sizes, to 0.1 %: True")
+    assert text.splitlines()[-1].split() == ["100", "0.1", "1"]
+    with pytest.raises(ValueError, match="lr"):
+        adaptive_plots.constant_gradient_steps({"Adam": optim.adam()}, [1.0], lr=0.0, steps=3)
+
+
+def test_bowl_table_and_adam_effective_rates():
+    bowl = objectives.quadratic((1.0, 100.0))
+    text = adaptive_plots.bowl_table({"aligned": bowl}, [-2.0, 1.5], np.geomspace(1e-3, 1.0, 7),
+                                     {"gradient descent": optim.sgd}, steps=100, tol=1e-3)
+    row = text.splitlines()[2].split()
+    assert row[:2] == ["gradient", "descent"] and float(row[2]) < 0.02 and row[-1] == "0"
+    rates = adaptive_plots.adam_effective_rates(bowl, [-2.0, 1.5], lr=0.1, steps=100)
+    assert rates[0] / rates[1] > 10                                     # the flat axis gets the larger rate
+
+
+def test_sweeps_finals_and_range_tables():
+    sweep = _sweep([0.1, 1.0], [[0.5, 0.7], [0.9, 0.9]])
+    text = adaptive_plots.sweeps_table({"SGD": sweep})
+    assert text.splitlines()[1].split() == ["0.1", "0.600", "±", "0.141", "0✕"]   # sample std (ddof = 1)
+    assert adaptive_plots.finals_table({"SGD": sweep}, seed=1).splitlines()[1].split() == ["0.1", "0.7"]
+    assert adaptive_plots.range_table({"SGD": sweep}, 0.01).endswith("α from 1 to 1, 1 grid values, 0.00 decades")
+
+
+def test_layer_median_ratio_and_median_abs_weight():
+    assert adaptive_plots.layer_median_ratio({"a": np.array([1.0, 2.0, 3.0]), "b": np.array([20.0])}) == 10
+    with pytest.raises(ValueError, match="median is 0"):
+        adaptive_plots.layer_median_ratio({"a": np.zeros(3), "b": np.ones(3)})
+    model = torch.nn.Linear(2, 1)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[-3.0, 1.0]]))
+        model.bias.fill_(2.0)
+    assert adaptive_plots.median_abs_weight(model) == 2.0
+
+
+def test_decay_rows_grid_table_and_summary():
+    calls = []
+
+    def fake_sweep(optimizer, weight_decay):
+        calls.append((optimizer, weight_decay))
+        return _sweep([0.01, 0.1], [[0.9 - weight_decay], [0.8 - weight_decay]])
+
+    rows = adaptive_plots.decay_rows(fake_sweep, "adamw", [0.0, 0.1])
+    np.testing.assert_allclose(rows, [[0.9, 0.8], [0.8, 0.7]])
+    assert calls == [("adamw", 0.0), ("adamw", 0.1)]
+    text = adaptive_plots.grid_table({"AdamW": rows}, rows=[0.0, 0.1], columns=[0.01, 0.1])
+    assert text.splitlines()[2].split() == ["AdamW", "λ", "=", "0.1", "0.800", "0.700"]
+    summary = adaptive_plots.decay_summary({"AdamW": rows}, [0.0, 0.1], rows[0], tolerance=0.02)
+    assert "best λ at each α: 0, 0" in summary and "against λ = 0: 0\n" in summary
+    with pytest.raises(ValueError, match="Invalid grids"):
+        adaptive_plots.grid_table({"AdamW": rows}, rows=[0.0], columns=[0.01, 0.1])
+    with pytest.raises(ValueError, match="Invalid sweep"):
+        adaptive_plots.decay_rows(3, "adam", [0.0])
