@@ -29,7 +29,7 @@ def sweep_vectorized_speedup(n_lrs=1000, steps=1000):
 
 def explorer_update_ms_p50():
     """Median time of one live move of an analytic explorer: recompute the path and redraw the FigureWidget."""
-    from lrcourse.figures.landscapes import trajectory_explorer
+    from lrcourse.figures import trajectory_explorer
 
     explorer = trajectory_explorer(QUAD, [1.0, 1.0], np.geomspace(0.01, 0.25, 49), steps=40)
     slider, fig = explorer.widget().children

@@ -63,3 +63,15 @@ def test_bad_input(kwargs, message):
     args = dict(objective=QUAD, w0=[1.0, 1.0], lrs=[0.1], steps=10) | kwargs
     with pytest.raises(ValueError, match=message):
         descent.run(**args)
+
+
+def test_table_has_one_row_per_alpha_with_the_factor_and_the_verdict():
+    bowl = objectives.quadratic((4.0,))
+    runs = descent.run(bowl, [1.0], [0.1, 0.4, 0.75], steps=30)
+    lines = descent.table(runs, bowl.minimizers, curvature=4.0).splitlines()
+    assert lines[0].split() == ["α", "1−αL", "𝓛(w₃₀)", "what", "happened"]
+    assert lines[1].split()[:2] == ["0.1", "0.60"] and "converges smoothly" in lines[1]
+    assert lines[2].split()[1] == "-0.60" and "converges oscillating" in lines[2]
+    assert lines[3].split()[2] == "—" and lines[3].endswith("diverges (blows up at step 20)")
+    # without a curvature there is no factor column
+    assert "1−αL" not in descent.table(runs, bowl.minimizers)

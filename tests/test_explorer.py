@@ -2,14 +2,13 @@
 
 import json
 import re
-import time
 
 import numpy as np
 import pytest
 
 from lrcourse.core import objectives
 from lrcourse.figures.explorer import Explorer
-from lrcourse.figures.landscapes import trajectory_explorer
+from lrcourse.figures import trajectory_explorer
 
 GRID = np.geomspace(0.01, 0.3, 41)
 

@@ -9,6 +9,7 @@ import pytest
 
 from lrcourse.core import descent, objectives, theory
 from lrcourse import figures
+from lrcourse.results import tables
 
 WELL = objectives.double_well(0.3)
 BOWL = objectives.quadratic((1.0, 10.0), angle=np.pi / 6)
@@ -25,22 +26,22 @@ def _figure_json(html):
 def test_landing_codes_each_minimum_then_not_settled_then_diverged():
     minimizers = WELL.minimizers  # global first
     final = np.array([minimizers[0] + 1e-4, minimizers[1] - 1e-4, [0.0], [np.nan]])
-    assert figures.landing(final, minimizers).tolist() == [0, 1, 2, 3]
+    assert descent.landing(final, minimizers).tolist() == [0, 1, 2, 3]
     # tol decides what counts as arrived
-    assert figures.landing(minimizers[1:] + 0.01, minimizers, tol=1e-3).tolist() == [2]
-    assert figures.landing(minimizers[1:] + 0.01, minimizers, tol=0.1).tolist() == [1]
+    assert descent.landing(minimizers[1:] + 0.01, minimizers, tol=1e-3).tolist() == [2]
+    assert descent.landing(minimizers[1:] + 0.01, minimizers, tol=0.1).tolist() == [1]
 
 
 def test_landing_labels_name_the_global_minimum_by_value():
-    labels = figures.landing_labels(WELL)
+    labels = descent.landing_labels(WELL)
     assert labels == ["global minimum (w = −1.04)", "local minimum (w = 0.96)", "not settled", "diverged"]
     mirrored = objectives.double_well(-0.3)  # now the right valley is the deeper one
-    assert figures.landing_labels(mirrored)[0] == "global minimum (w = 1.04)"
+    assert descent.landing_labels(mirrored)[0] == "global minimum (w = 1.04)"
 
 
 def test_final_positions_match_descent_run_start_by_start():
     starts, lrs = np.array([-1.7, 0.3, 1.8]), np.array([0.01, 0.1, 0.2, 0.4])
-    final = figures.final_positions(WELL, starts, lrs, steps=150)
+    final = descent.final_positions(WELL, starts, lrs, steps=150)
     assert final.shape == (3, 4, 1)
     for i, start in enumerate(starts):
         alone = descent.run(WELL, [start], lrs, steps=150)
@@ -52,29 +53,29 @@ def test_final_positions_match_descent_run_start_by_start():
 def test_small_steps_end_in_the_minimum_of_the_starting_valley():
     starts = np.linspace(-2, 2, 41)
     barrier = np.sort(np.roots([4, 0, -4, 0.3]).real)[1]
-    ends = figures.landing(figures.final_positions(WELL, starts, [0.02], steps=800), WELL.minimizers)[:, 0]
+    ends = descent.landing(descent.final_positions(WELL, starts, [0.02], steps=800), WELL.minimizers)[:, 0]
     away = np.abs(starts - barrier) > 0.05  # right on the barrier, 800 small steps may not be enough
     assert np.array_equal(ends[away], np.where(starts < barrier, 0, 1)[away])
 
 
 def test_final_positions_rejects_bad_input():
     with pytest.raises(ValueError, match="dimension 2"):
-        figures.final_positions(BOWL, [0.0], [0.1], steps=5)
+        descent.final_positions(BOWL, [0.0], [0.1], steps=5)
     with pytest.raises(ValueError, match="Invalid learning rate"):
-        figures.final_positions(WELL, [0.0], [-0.1], steps=5)
+        descent.final_positions(WELL, [0.0], [-0.1], steps=5)
     with pytest.raises(ValueError, match="Invalid steps value: 0"):
-        figures.final_positions(WELL, [0.0], [0.1], steps=0)
+        descent.final_positions(WELL, [0.0], [0.1], steps=0)
 
 
 def test_basin_map_draws_the_landing_codes_and_the_curvature_limits():
     starts, lrs = np.linspace(-2, 2, 21), np.geomspace(0.01, 0.35, 20)
     fig = figures.basin_map(WELL, starts, lrs, steps=200)
     heatmap = fig.data[0]
-    expected = figures.landing(figures.final_positions(WELL, starts, lrs, 200), WELL.minimizers)
+    expected = descent.landing(descent.final_positions(WELL, starts, lrs, 200), WELL.minimizers)
     assert np.array_equal(np.asarray(heatmap.z), expected)
     np.testing.assert_allclose(heatmap.x, np.log10(lrs))
     legend = [t.name for t in fig.data[1:]]
-    assert legend == figures.landing_labels(WELL)
+    assert legend == descent.landing_labels(WELL)
     # one dotted line at 2/f''(w*) per minimum, f'' = 12 w² − 4 for this well
     dotted = sorted(s.x0 for s in fig.layout.shapes if s.line.dash == "dot")
     expected_x = sorted(np.log10(2 / (12 * WELL.minimizers[:, 0] ** 2 - 4)))
@@ -202,3 +203,44 @@ def test_metric_curves_without_epochs_are_drawn_against_steps():
     explorer = figures.sweep_explorer(no_epochs, quantity="metric")
     assert list(explorer.traces(0.1)[0]["x"]) == [10.0, 20.0]
     assert explorer.figure.layout.xaxis.title.text == "step"
+
+
+# -- chapter 1: the classifier ----------------------------------------------------------
+
+def test_training_table_reports_accuracies_and_divergence():
+    from lrcourse.core import logistic
+
+    data = logistic.load_two_digits(3, 8, seed=0)
+    lrs = {"good": 1.0, "far too large": 300.0}
+    trained = {name: logistic.train(data.X_train, data.y_train, lr, 30, l2=0.01) for name, lr in lrs.items()}
+    lines = tables.training_table(trained, lrs, data).splitlines()
+    assert lines[0].split() == ["α", "train", "loss", "train", "acc", "test", "acc"]
+    good = lines[1].split()
+    assert good[:2] == ["good", "1"] and float(good[2]) == pytest.approx(trained["good"].losses[-1], rel=1e-2)
+    assert float(good[4]) == pytest.approx(logistic.accuracy(trained["good"].weights, data.X_test, data.y_test), abs=1e-3)
+    assert f"diverged at step {trained['far too large'].diverged_at}" in lines[2]
+    with pytest.raises(ValueError, match="Invalid lrs value"):
+        tables.training_table(trained, {"good": 1.0}, data)
+
+
+def test_loss_curves_draw_one_titled_line_per_run():
+    fig = figures.loss_curves({"a": [1.0, 0.5, 0.25], "b": [1.0, 2.0, np.nan]}, title="Two runs")
+    assert [trace.name for trace in fig.data] == ["a", "b"]
+    np.testing.assert_array_equal(fig.data[0].y, [1.0, 0.5, 0.25])
+    assert fig.layout.title.text == "Two runs" and fig.layout.yaxis.type == "log"
+    assert fig.layout.xaxis.title.text == "step" and fig.layout.yaxis.title.text
+    with pytest.raises(ValueError, match="Invalid curves value"):
+        figures.loss_curves({}, title="none")
+
+
+def test_digit_mosaic_places_each_label_on_its_row():
+    images = {3: np.ones((10, 8, 8)), 8: 2 * np.ones((9, 8, 8))}
+    fig = figures.digit_mosaic(images, title="Threes and eights")
+    z = np.asarray(fig.data[0].z, dtype=float)
+    assert z.shape == (2 * 9, 8 * 9)                     # 8 images of 8×8 per row, one-pixel gaps
+    assert np.nanmax(z[:9]) == 1 and np.nanmin(z[9:]) == 2
+    assert np.isnan(z[8]).all() and np.isnan(z[:, 8]).all()  # the gaps are blank
+    assert list(fig.layout.yaxis.ticktext) == ["3", "8"]
+    assert fig.layout.title.text == "Threes and eights" and fig.layout.xaxis.title.text and fig.layout.yaxis.title.text
+    with pytest.raises(ValueError, match="at least 8 images"):
+        figures.digit_mosaic({3: np.ones((2, 8, 8))}, title="too few")

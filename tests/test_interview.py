@@ -74,6 +74,49 @@ def test_the_check_fails_on_a_missing_section_or_an_invented_number(guide):
     assert any("98765" in p for p in interview.check(guide._replace(questions=(wrong_quiz,))))
 
 
+def test_citation_years_are_not_quoted_numbers(guide):
+    text = "0.969 (Cohen et al., 2021), Keskar et al. (2017), Kingma & Ba 2015; step 2015 at B = 128."
+    assert interview.measured_numbers(text) == ["0.969", "2015", "128"]
+    invented = "Gilmer et al. 2022 measured 123457 steps."
+    q = guide.questions[0]
+    problems = interview.check(guide._replace(questions=(q._replace(long=invented),)))
+    assert any("123457" in p for p in problems) and not any("2022" in p for p in problems)
+
+
+def _plain(markdown):
+    """Text outside math and code: where a quoted measurement would be read as a fact."""
+    return re.sub(r"`[^`]*`", "", re.sub(r"\$[^$]*\$", "", markdown))
+
+
+def _clogged(short):
+    """Why ``short`` is not a principle an interviewee can say out loud: "" if it is one."""
+    plain = _plain(short)
+    sentences = re.findall(r"[.!?](?=\s|$)", re.sub(r"\b(?:et al|e\.g|i\.e|vs)\.", "", plain))
+    quoted = interview.measured_numbers(plain)
+    if len(sentences) > 3:
+        return f"{len(sentences)} sentences"
+    return f"it quotes {quoted}" if len(quoted) > 2 else ""
+
+
+def test_short_answers_state_the_principle_without_toy_numbers(guide):
+    # The numbers of a measurement belong in the long answer, labelled with their setting.
+    assert _clogged("It held from B = 16 to 64 (0.978, 0.979 and 0.977 at α/B = 1/128).")
+    assert _clogged("One. Two. Three. Four.")
+    assert _clogged("Multiply $\\alpha$ by $k$ (Goyal et al., 2017), up to the stability limit.") == ""
+    for q in guide.questions:
+        assert _clogged(q.short) == "", f"{q.id}: {_clogged(q.short)}"
+
+
+def test_rules_of_thumb_put_the_principle_first_then_one_labelled_number(guide):
+    for i, rule in enumerate(guide.rules):
+        principle, rest = re.fullmatch(r"\*\*(.+?)\*\*(.*)", rule.rule, re.S).groups()
+        assert interview.measured_numbers(_plain(principle)) == [], f"rule {i}: {principle}"
+        quoted = interview.measured_numbers(_plain(rest))
+        assert len(quoted) <= 2, f"rule {i} quotes {quoted}"
+        if quoted:
+            assert "book's" in rest, f"rule {i} quotes {quoted} without saying where they were measured"
+
+
 def test_numbers_are_read_as_written():
     text = "α = 0.5 at step 14; w_1, L2, beta1 and 10^{-6}; loss 8.4e+09, eps 1e-08; 0.20000."
     assert interview.numbers(text) == ["0.5", "14", "10", "6", "8.4e+09", "1e-08", "0.20000"]
@@ -88,7 +131,7 @@ def test_anchors_are_the_ids_sphinx_gives_the_headings():
     assert "## The best constant" not in threshold.text                    # the next section is not
     assert "book/what-is-the-learning-rate#where-you-meet-in-code" in sections   # "α" is dropped
     chapter = sections["book/update-rule#the-update-rule"]                       # a chapter holds its sections
-    assert "0.20000" in chapter.text and "2/f'' = 0.226" in chapter.text
+    assert "0.20000" in chapter.text and "0.226" in chapter.text   # the double well's limit, in a subsection
 
 
 def _write(tmp_path, text):

@@ -283,3 +283,61 @@ def test_command_line_errors(monkeypatch, capsys):
         lstm.main(["--lrs", "fast"])
     with pytest.raises(SystemExit):
         lstm.main(["--steps", "3", "--epochs", "1"])
+
+
+# --------------------------------------------------------------------------- the recall task (a known long dependency)
+
+def test_recall_sequences_hide_the_answer_in_the_first_token_only():
+    inputs, answers = lstm.recall_sequences(200, 5, torch.Generator().manual_seed(0))
+    k = lstm.RECALL_SYMBOLS
+    assert inputs.shape == (200, 7) and answers.shape == (200,)
+    assert torch.equal(inputs[:, 0], answers) and answers.min() >= 0 and answers.max() < k
+    filler = inputs[:, 1:-1]
+    assert filler.min() >= k and filler.max() < 2 * k              # no filler token is a symbol
+    assert torch.all(inputs[:, -1] == 2 * k)                        # the query
+    assert len(answers.unique()) == k and len(filler.unique()) == k
+    again, _ = lstm.recall_sequences(200, 5, torch.Generator().manual_seed(0))
+    assert torch.equal(inputs, again)
+
+
+def test_the_recall_gradient_reaches_the_first_token():
+    """No truncation: the loss at the query has a gradient through the whole delay."""
+    model = lstm.LanguageModel(2 * lstm.RECALL_SYMBOLS + 1, 8, 16)
+    inputs, answers = lstm.recall_sequences(64, 12, torch.Generator().manual_seed(1))
+    logits, _ = model(inputs)
+    torch.nn.functional.cross_entropy(logits[:, -1], answers).backward()
+    symbol_rows = model.embedding.weight.grad[:lstm.RECALL_SYMBOLS]  # those tokens occur only at position 0
+    assert torch.all(symbol_rows.abs().sum(1) > 0)
+
+
+def test_recall_is_learned_at_a_good_lr_and_not_at_a_tiny_one():
+    good = lstm.recall(1.0, seed=0, delay=2, steps=400, hidden_size=16)
+    assert good.metric_name == "recall accuracy" and good.config["delay"] == 2
+    assert list(good.metric_steps[:2]) == [50, 100] and good.final > 0.95
+    step = lstm.steps_to_recall(good)
+    assert step is not None and good.metric[list(good.metric_steps).index(step)] >= 0.95
+    assert lstm.steps_to_recall(good, target=1.0) in (None, *good.metric_steps)
+    tiny = lstm.recall(1e-3, seed=0, delay=2, steps=100, hidden_size=16)
+    assert lstm.steps_to_recall(tiny) is None and tiny.final < 0.5  # chance is 0.25
+    assert lstm.recall(1.0, seed=0, delay=2, steps=100, hidden_size=16).loss.tolist() == good.loss[:100].tolist()
+
+
+def test_recall_table_reports_steps_budget_and_divergence():
+    s = lstm.recall_sweep([1.0, 1e-3, 1e3], seeds=(0,), delay=2, steps=300, hidden_size=16)
+    assert s.metric_name == "recall accuracy" and s[1e3, 0].diverged
+    rows = lstm.recall_table(s).splitlines()
+    assert rows[0].startswith("delay 2, 300 steps") and len(rows) == 5
+    assert rows[2].split()[1] == str(lstm.steps_to_recall(s[1.0, 0]))
+    assert rows[3].split()[1] == "–" and rows[4].split()[1:3] == ["✕", str(s[1e3, 0].diverged_at)]
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: lstm.recall(1.0, delay=0, steps=10), "Invalid delay value: 0"),
+    (lambda: lstm.recall(1.0, steps=0), "Invalid steps value: 0"),
+    (lambda: lstm.recall(-1.0, steps=10), "Invalid learning rate: -1.0"),
+    (lambda: lstm.recall_sweep([1.0], batch_size=0, steps=10), "Invalid batch_size value: 0"),
+    (lambda: lstm.steps_to_recall(lstm.recall(1.0, delay=1, steps=2), target=1.5), "Invalid target value: 1.5"),
+])
+def test_recall_bad_input(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

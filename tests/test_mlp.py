@@ -126,3 +126,15 @@ def test_command_line(capsys):
     out = capsys.readouterr().out
     assert "plateau" in out and "diverged at step" in out and "test accuracy" in out
     assert mlp.main(["--lrs", "-1"]) == 2
+
+
+def test_lanczos_measurements_converge_and_unconverged_ones_are_left_out():
+    h = mlp.train(0.12, seed=0, steps=60, sharpness_every=20)
+    measured = np.isfinite(h.logs["sharpness"])
+    assert list(np.flatnonzero(measured)) == [0, 20, 40]
+    assert np.all(h.logs["converged"][measured] == 1)
+    assert np.all(h.logs["products"][measured] <= mlp.EIGEN_MAX_PRODUCTS)
+    h.logs["converged"][20] = 0.0                 # as if the solve at step 20 had hit its cap
+    steps, _ = mlp.sharpness(h)
+    assert list(steps) == [0, 40]
+    assert list(mlp.sharpness(h, converged_only=False)[0]) == [0, 20, 40]

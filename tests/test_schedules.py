@@ -118,27 +118,42 @@ def test_cosine_restarts_restarts_exactly_at_cycle_boundaries():
     assert schedule(int(starts[-1]) - 1) < 0.1 * 1e-3 + 0.001
 
 
-def nanogpt_get_lr(t, peak_lr, warmup_steps, total_steps, lr_min):
-    """The hand-written reference: nanoGPT's get_lr with the warmup written as (t + 1) / W."""
-    if t < warmup_steps:
-        return peak_lr * (t + 1) / warmup_steps
-    if t >= total_steps:
-        return lr_min
-    decay_ratio = (t - warmup_steps) / (total_steps - warmup_steps)
-    return lr_min + 0.5 * (1.0 + math.cos(math.pi * decay_ratio)) * (peak_lr - lr_min)
+def nanogpt_get_lr(it, learning_rate, warmup_iters, lr_decay_iters, min_lr):
+    """nanoGPT's ``get_lr`` (karpathy/nanoGPT train.py), transcribed line for line as the reference."""
+    # 1) linear warmup for warmup_iters steps
+    if it < warmup_iters:
+        return learning_rate * (it + 1) / (warmup_iters + 1)
+    # 2) if it > lr_decay_iters, return min learning rate
+    if it > lr_decay_iters:
+        return min_lr
+    # 3) in between, use cosine decay down to min learning rate
+    decay_ratio = (it - warmup_iters) / (lr_decay_iters - warmup_iters)
+    assert 0 <= decay_ratio <= 1
+    coeff = 0.5 * (1.0 + math.cos(math.pi * decay_ratio))  # coeff ranges 0..1
+    return min_lr + coeff * (learning_rate - min_lr)
 
 
-WARMUP_COSINE_CASES = [  # (peak_lr, warmup_steps, total_steps, lr_min)
+WARMUP_COSINE_CASES = [  # (peak_lr, warmup_steps, total_steps, lr_min), all with warmup_steps < total_steps
     (0.1, 10, 300, 0.0),
     (0.5, 50, 300, 0.01),
     (1.0, 0, 300, 0.0),
+    (0.3, 0, 1, 0.0),
+    (0.1, 1, 300, 0.001),
+    (0.1, 1, 2, 0.0),
     (0.1, 2, 7, 0.001),
-    (0.1, 300, 300, 0.0),
+    (6e-4, 20, 60, 6e-5),
+    (0.1, 299, 300, 0.0),
 ]
 
 
 @pytest.mark.parametrize("peak_lr, warmup_steps, total_steps, lr_min", WARMUP_COSINE_CASES)
-def test_warmup_cosine_matches_lambda_lr_reference(peak_lr, warmup_steps, total_steps, lr_min):
+def test_warmup_cosine_is_nanogpt_get_lr(peak_lr, warmup_steps, total_steps, lr_min):
+    expected = [nanogpt_get_lr(t, peak_lr, warmup_steps, total_steps, lr_min) for t in range(N)]
+    assert_matches(schedules.warmup_cosine(peak_lr, warmup_steps, total_steps, lr_min), expected)
+
+
+@pytest.mark.parametrize("peak_lr, warmup_steps, total_steps, lr_min", WARMUP_COSINE_CASES)
+def test_warmup_cosine_matches_lambda_lr_of_nanogpt_get_lr(peak_lr, warmup_steps, total_steps, lr_min):
     def factor(t):
         return nanogpt_get_lr(t, peak_lr, warmup_steps, total_steps, lr_min) / peak_lr
 
@@ -147,11 +162,12 @@ def test_warmup_cosine_matches_lambda_lr_reference(peak_lr, warmup_steps, total_
 
 
 @pytest.mark.parametrize(
-    "peak_lr, warmup_steps, total_steps, lr_min", [case for case in WARMUP_COSINE_CASES if 2 <= case[1] < case[2]]
+    "peak_lr, warmup_steps, total_steps, lr_min", [case for case in WARMUP_COSINE_CASES if case[1] >= 1]
 )
 def test_warmup_cosine_matches_sequential_linear_then_cosine(peak_lr, warmup_steps, total_steps, lr_min):
+    # The docstring's torch equivalent: LinearLR gives (t + 1) / (W + 1) up to factor 1 at t = W.
     def make(optimizer):
-        warmup = lr_scheduler.LinearLR(optimizer, start_factor=1 / warmup_steps, total_iters=warmup_steps - 1)
+        warmup = lr_scheduler.LinearLR(optimizer, start_factor=1 / (warmup_steps + 1), total_iters=warmup_steps)
         decay = lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps - warmup_steps, eta_min=lr_min)
         return lr_scheduler.SequentialLR(optimizer, [warmup, decay], milestones=[warmup_steps])
 
@@ -161,8 +177,25 @@ def test_warmup_cosine_matches_sequential_linear_then_cosine(peak_lr, warmup_ste
 
 def test_warmup_cosine_shape():
     schedule = schedules.warmup_cosine(1.0, 4, 10, 0.1)
-    np.testing.assert_allclose(schedule(np.arange(5)), [0.25, 0.5, 0.75, 1.0, 1.0])
+    after_peak = 0.1 + 0.45 * (1 + math.cos(math.pi / 6))                # one step into the 6-step cosine
+    np.testing.assert_allclose(schedule(np.arange(6)), [0.2, 0.4, 0.6, 0.8, 1.0, after_peak])
     assert schedule(10) == schedule(10**6) == 0.1
+
+
+@pytest.mark.parametrize("warmup_steps", [1, 2, 5, 42, 199])
+def test_warmup_cosine_rises_strictly_through_step_w_where_it_first_reaches_the_peak(warmup_steps):
+    schedule = schedules.warmup_cosine(0.1, warmup_steps, 200, 0.001)
+    rising = schedule(np.arange(warmup_steps + 1))
+    assert np.all(np.diff(rising) > 0)
+    assert rising[-1] == pytest.approx(0.1, rel=1e-14) and np.all(rising[:-1] < 0.1)  # the peak once, at step W
+    assert schedule(warmup_steps + 1) < 0.1
+    assert schedule(0) == pytest.approx(0.1 / (warmup_steps + 1), rel=1e-15)
+
+
+def test_warmup_cosine_without_warmup_is_the_cosine_and_warmup_to_the_end_then_lr_min():
+    assert_matches(schedules.warmup_cosine(0.1, 0, 300, 0.001), schedules.cosine(0.1, 300, 0.001)(np.arange(N)))
+    schedule = schedules.warmup_cosine(0.1, 10, 10, 0.001)  # nanoGPT divides by zero here
+    np.testing.assert_allclose(schedule(np.arange(12)), [0.1 * (t + 1) / 11 for t in range(10)] + [0.001, 0.001])
 
 
 ONE_CYCLE_CASES = [
@@ -398,8 +431,12 @@ def test_warmup_cosine_properties(peak_lr, warmup, extra, fraction, t):
     schedule = schedules.warmup_cosine(peak_lr, warmup, total_steps, lr_min)
     lrs = check_common(schedule, t)
     assert np.all(lrs <= peak_lr * (1 + 1e-12))
-    rising, falling = schedule(np.arange(warmup)), schedule(np.arange(max(warmup - 1, 0), total_steps + 10))
+    # Strictly up through step W (the peak, when W < T), then never up again.
+    rising = schedule(np.arange(min(warmup + 1, total_steps)))
+    falling = schedule(np.arange(min(warmup, total_steps), total_steps + 10))
     assert np.all(np.diff(rising) > 0) and np.all(rising > 0)
+    if warmup < total_steps:
+        assert schedule(warmup) == pytest.approx(peak_lr, rel=1e-14)
     assert is_non_increasing(falling) and np.all(falling >= lr_min * (1 - 1e-12))
     assert schedule(total_steps) == lr_min
 
@@ -486,6 +523,9 @@ BAD = [
         "Invalid warmup_steps value: 200 (expected warmup_steps <= total_steps=100)",
     ),
     (lambda: schedules.warmup_cosine(0.1, 2.5, 100), "Invalid warmup_steps value: 2.5"),
+    (lambda: schedules.warmup_cosine(0.1, True, 100), "Invalid warmup_steps value: True"),
+    (lambda: schedules.warmup_cosine(0.1, 10, 100, lr_min=-0.01), "Invalid lr_min value: -0.01"),
+    (lambda: schedules.warmup_cosine(float("nan"), 10, 100), "Invalid peak_lr value: nan"),
     (lambda: schedules.warmup_cosine(0.1, 10, 0), "Invalid total_steps value: 0"),
     (
         lambda: schedules.warmup_cosine(0.1, 10, 100, lr_min=1.0),

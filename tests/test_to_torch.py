@@ -1,4 +1,4 @@
-"""schedules.to_torch: a core schedule drives a torch optimizer with the same rates as its torch twin."""
+"""engine.to_torch: a core schedule drives a torch optimizer with the same rates as its torch twin."""
 
 import ast
 import io
@@ -13,6 +13,7 @@ import pytest
 import torch
 from torch.optim import lr_scheduler
 
+from lrcourse import engine
 from lrcourse.core import schedules
 from test_schedules import torch_lrs
 
@@ -25,7 +26,7 @@ def lrs_seen(make_scheduler, n=N, lr=0.1, optimizer=torch.optim.SGD):
 
 
 def warmup_then_cosine(o, warmup_steps=20, total_steps=N, lr_min=0.001):
-    warmup = lr_scheduler.LinearLR(o, start_factor=1 / warmup_steps, total_iters=warmup_steps - 1)
+    warmup = lr_scheduler.LinearLR(o, start_factor=1 / (warmup_steps + 1), total_iters=warmup_steps)
     decay = lr_scheduler.CosineAnnealingLR(o, T_max=total_steps - warmup_steps, eta_min=lr_min)
     return lr_scheduler.SequentialLR(o, [warmup, decay], milestones=[warmup_steps])
 
@@ -52,13 +53,13 @@ TWINS = [
 
 def test_every_schedule_of_the_contract_has_a_twin_here():
     names = {schedule.name for schedule, _ in TWINS}
-    assert names == set(schedules.__all__) - {"Schedule", "to_torch"}
+    assert names == set(schedules.__all__) - {"Schedule"}
 
 
 @pytest.mark.parametrize("schedule, twin", TWINS, ids=[s.name for s, _ in TWINS])
 def test_to_torch_gives_the_rates_of_the_torch_twin(schedule, twin):
     expected = lrs_seen(twin, lr=TWIN_LR)
-    got = lrs_seen(lambda o: schedules.to_torch(schedule, o), lr=123.0)  # the optimizer's own lr is ignored
+    got = lrs_seen(lambda o: engine.to_torch(schedule, o), lr=123.0)  # the optimizer's own lr is ignored
     np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-15)
     np.testing.assert_array_equal(got, [schedule(k) for k in range(N)])  # and exactly the core's numbers
 
@@ -70,7 +71,7 @@ def test_the_rates_drive_the_updates_even_from_or_to_zero(schedule):
     n = 40
     param = torch.zeros(1, dtype=torch.float64, requires_grad=True)
     opt = torch.optim.SGD([param], lr=0.5)
-    scheduler = schedules.to_torch(schedule, opt)
+    scheduler = engine.to_torch(schedule, opt)
     for _ in range(n):
         param.grad = torch.ones_like(param)
         opt.step()
@@ -83,7 +84,7 @@ def test_every_param_group_and_other_optimizers_follow_the_schedule():
     schedule = schedules.one_cycle(0.01, 100)
     a, b = torch.zeros(3, requires_grad=True), torch.zeros(2, requires_grad=True)
     opt = torch.optim.Adam([{"params": [a], "lr": 0.5}, {"params": [b], "lr": 1e-5}])
-    scheduler = schedules.to_torch(schedule, opt)
+    scheduler = engine.to_torch(schedule, opt)
     for k in range(100):
         assert [g["lr"] for g in opt.param_groups] == [schedule(k)] * 2
         a.grad, b.grad = torch.ones_like(a), torch.ones_like(b)
@@ -95,7 +96,7 @@ def test_every_param_group_and_other_optimizers_follow_the_schedule():
 def test_a_plain_callable_works_and_the_scheduler_state_can_be_saved():
     param = torch.zeros(1, requires_grad=True)
     opt = torch.optim.SGD([param], lr=0.1)
-    scheduler = schedules.to_torch(lambda k: 0.1 / (1 + k), opt)
+    scheduler = engine.to_torch(lambda k: 0.1 / (1 + k), opt)
     for _ in range(3):
         opt.step()
         scheduler.step()
@@ -106,14 +107,14 @@ def test_a_plain_callable_works_and_the_scheduler_state_can_be_saved():
 
 
 BAD = [
-    (lambda o: schedules.to_torch(0.1, o), "Invalid schedule: 0.1"),
-    (lambda o: schedules.to_torch("cosine", o), "Invalid schedule: 'cosine'"),
-    (lambda o: schedules.to_torch(schedules.cosine(0.1, 10), "sgd"), "Invalid optimizer: 'sgd'"),
-    (lambda o: schedules.to_torch(schedules.cosine(0.1, 10), o.param_groups), "Invalid optimizer: [{"),
-    (lambda o: schedules.to_torch(lambda k: -0.1, o),
+    (lambda o: engine.to_torch(0.1, o), "Invalid schedule: 0.1"),
+    (lambda o: engine.to_torch("cosine", o), "Invalid schedule: 'cosine'"),
+    (lambda o: engine.to_torch(schedules.cosine(0.1, 10), "sgd"), "Invalid optimizer: 'sgd'"),
+    (lambda o: engine.to_torch(schedules.cosine(0.1, 10), o.param_groups), "Invalid optimizer: [{"),
+    (lambda o: engine.to_torch(lambda k: -0.1, o),
      "Invalid learning rate: -0.1 (returned by the schedule at step 0)"),
-    (lambda o: schedules.to_torch(lambda k: float("nan"), o), "Invalid learning rate: nan"),
-    (lambda o: schedules.to_torch(lambda k: [0.1, 0.2], o), "Invalid learning rate: [0.1, 0.2]"),
+    (lambda o: engine.to_torch(lambda k: float("nan"), o), "Invalid learning rate: nan"),
+    (lambda o: engine.to_torch(lambda k: [0.1, 0.2], o), "Invalid learning rate: [0.1, 0.2]"),
 ]
 
 
@@ -127,7 +128,7 @@ def test_bad_input_raises_value_error_naming_the_argument(call, message):
 def test_a_schedule_that_goes_bad_later_is_caught_at_that_step():
     param = torch.zeros(1, requires_grad=True)
     opt = torch.optim.SGD([param], lr=0.1)
-    scheduler = schedules.to_torch(lambda k: 0.1 if k < 2 else -1.0, opt)
+    scheduler = engine.to_torch(lambda k: 0.1 if k < 2 else -1.0, opt)
     opt.step()
     scheduler.step()
     opt.step()
@@ -142,7 +143,7 @@ def test_importing_the_schedules_does_not_import_torch():
 
 
 def test_the_core_module_never_imports_torch():
-    """schedules.to_torch hands over to the engine layer, which owns torch."""
+    """engine.to_torch hands over to the engine layer, which owns torch."""
     tree = ast.parse(pathlib.Path(schedules.__file__).read_text())
     imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                 for alias in node.names}

@@ -21,6 +21,10 @@ per token) on the validation text read from start to end::
     s = lstm.sweep(np.geomspace(0.1, 100, 10), seeds=(0, 1, 2))      # 30 runs, ~25 s
     print(s.table())
 
+A task with one known long dependency tests what the text cannot: :func:`recall_sequences`
+(remember the first of ``delay + 2`` tokens until a query at the end), trained by
+:func:`recall` and :func:`recall_sweep`, read with :func:`steps_to_recall` and :func:`recall_table`.
+
 A run whose loss exploded (see :func:`lrcourse.engine.train`) has its last
 perplexity recorded as ``inf``: the exploded model's actual value (10^17 and
 beyond) only says "broken", and would swamp every mean over seeds.
@@ -242,7 +246,7 @@ def sweep(lrs, seeds=(0, 1, 2), *, steps: int | None = None, epochs: int | None 
     return dataclasses.replace(s, histories={key: _inf_if_exploded(h) for key, h in s.histories.items()})
 
 
-def lr_range_test(seed: int = 0, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100,
+def lr_range_test(seed: int = 0, *, start_lr: float = 0.1, end_lr: float = 1000.0, steps: int = 100,
                   rule: str = "valley", optimizer: str = "sgd", clip_norm=None, data="stdlib",
                   level: str | None = None, batch_size: int | None = None, bptt: int | None = None,
                   embedding_dim: int | None = None, hidden_size: int | None = None,
@@ -253,6 +257,10 @@ def lr_range_test(seed: int = 0, *, start_lr: float = 1e-7, end_lr: float = 10.0
 
     ``r.lrs`` and ``r.losses`` (smoothed training cross-entropy) trace the curve and
     ``r.suggestion`` is the α that ``rule`` reads off it (``r.suggestions`` has every rule's).
+
+    The default range, 0.1 to 1000, covers where plain SGD trains this LSTM (chapter 8's
+    grid: best at α = 10, wrecked from 31.6) and reaches the blow-up. fastai's 1e-7 to 10
+    ends at the best α, so its curve has no bottom and its valley lies far below.
     """
     make_problem = _options(data, level, 1, None, batch_size, bptt, embedding_dim, hidden_size, num_layers)
     return engine.lr_range_test(make_problem, seed=seed, threads=threads, start_lr=start_lr, end_lr=end_lr,
@@ -334,6 +342,120 @@ def context_loss(model: LanguageModel, ids, distances=(1, 2, 4, 8, 16, 32), *, c
             losses.append(cross_entropy(logits[:, context - 1:], real[:, context:]).item())
         model.train(was_training)
     return np.array(losses)
+
+
+# --------------------------------------------------------------------------- a known long dependency
+
+RECALL_SYMBOLS = 4       # the symbol to remember is one of these; the filler is drawn from as many others
+RECALL_TEST = 512        # fixed test sequences, the same for every seed and α
+RECALL_TEST_SEED = 1_000_003
+
+
+def recall_sequences(n: int, delay: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """``n`` sequences with a dependency exactly ``delay + 1`` tokens long, and their answers.
+
+    Each sequence is ``delay + 2`` tokens: a symbol s ∈ {0, …, K−1} (K = ``RECALL_SYMBOLS``),
+    ``delay`` filler tokens drawn from {K, …, 2K−1}, then the query token 2K. The answer is s:
+    nothing after the first token carries any information about it, so a model can beat chance
+    (ln K nats, accuracy 1/K) only by carrying s through ``delay`` steps of its state.
+    """
+    n, delay = _checks.positive_int(n, "n"), _checks.positive_int(delay, "delay")
+    symbol = torch.randint(0, RECALL_SYMBOLS, (n,), generator=generator)
+    filler = torch.randint(RECALL_SYMBOLS, 2 * RECALL_SYMBOLS, (n, delay), generator=generator)
+    query = torch.full((n, 1), 2 * RECALL_SYMBOLS)
+    return torch.cat([symbol[:, None], filler, query], dim=1), symbol
+
+
+def recall_problem(seed: int, delay: int, steps: int, batch_size: int, eval_every: int,
+                   embedding_dim: int, hidden_size: int) -> engine.Problem:
+    """The recall task as an engine problem: fresh sequences every step, the loss only at the query.
+
+    The whole sequence is one window (no truncation), so the gradient reaches the symbol.
+    The metric is the accuracy on ``RECALL_TEST`` fixed test sequences.
+    """
+    model = LanguageModel(2 * RECALL_SYMBOLS + 1, embedding_dim, hidden_size)
+    generator = torch.Generator().manual_seed(seed)
+    test_inputs, test_answers = recall_sequences(RECALL_TEST, delay, torch.Generator().manual_seed(RECALL_TEST_SEED))
+
+    def batches():
+        while True:
+            yield recall_sequences(batch_size, delay, generator)
+
+    def loss(forward, batch):
+        inputs, answers = batch
+        logits, _ = forward(inputs)
+        return F.cross_entropy(logits[:, -1], answers)
+
+    def accuracy(forward):
+        logits, _ = forward(test_inputs)
+        return (logits[:, -1].argmax(-1) == test_answers).float().mean()
+
+    return engine.Problem(
+        model=model, loss=loss, batches=batches(), steps=steps, evaluate=accuracy, eval_every=eval_every,
+        loss_floor=math.log(RECALL_SYMBOLS), metric_name="recall accuracy", maximize=True, batchable=False,
+        config={"case": "lstm-recall", "delay": delay, "batch_size": batch_size, "embedding_dim": embedding_dim,
+                "hidden_size": hidden_size, "model": model},
+    )
+
+
+def _recall_options(delay, steps, batch_size, eval_every, embedding_dim, hidden_size):
+    values = {name: _checks.positive_int(value, name) for name, value in
+              (("delay", delay), ("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every),
+               ("embedding_dim", embedding_dim), ("hidden_size", hidden_size))}
+    return lambda seed: recall_problem(seed, **values)
+
+
+def recall(lr, seed: int = 0, *, delay: int = 8, steps: int = 2000, batch_size: int = 32, eval_every: int = 50,
+           embedding_dim: int = 16, hidden_size: int = 32, optimizer: str = "sgd", clip_norm=None,
+           **optimizer_kwargs) -> engine.History:
+    """Train a :class:`LanguageModel` on :func:`recall_sequences` at learning rate ``lr``.
+
+    ``h.metric`` is the test accuracy after every ``eval_every`` steps (chance: 1/4);
+    :func:`steps_to_recall` reads off when the dependency was learned. Plain SGD by default,
+    like the language model; about a second per 1,000 steps on one CPU core.
+    """
+    make_problem = _recall_options(delay, steps, batch_size, eval_every, embedding_dim, hidden_size)
+    return engine.train(make_problem, lr, seed=seed, optimizer=optimizer, clip_norm=clip_norm, **optimizer_kwargs)
+
+
+def recall_sweep(lrs, seeds=(0, 1), *, delay: int = 8, steps: int = 2000, batch_size: int = 32,
+                 eval_every: int = 50, embedding_dim: int = 16, hidden_size: int = 32, optimizer: str = "sgd",
+                 clip_norm=None, workers: int = 1, **optimizer_kwargs) -> engine.Sweep:
+    """:func:`recall` for every α in ``lrs`` and seed in ``seeds`` (``workers`` at a time)."""
+    check_lrs(lrs)
+    make_problem = _recall_options(delay, steps, batch_size, eval_every, embedding_dim, hidden_size)
+    return engine.sweep(make_problem, lrs, seeds, optimizer=optimizer, clip_norm=clip_norm, batched=False,
+                        workers=workers, **optimizer_kwargs)
+
+
+def steps_to_recall(h: engine.History, target: float = 0.95) -> int | None:
+    """The first evaluated step at which the recall accuracy was at least ``target``; ``None`` if never."""
+    target = _checks.in_range(target, "target", 0.0, 1.0)
+    reached = np.flatnonzero(h.metric >= target)
+    return None if reached.size == 0 else int(h.metric_steps[reached[0]])
+
+
+def _recall_cell(h: engine.History, target: float) -> str:
+    if h.diverged:
+        return f"✕ {h.diverged_at}"
+    step = steps_to_recall(h, target)
+    return "–" if step is None else str(step)
+
+
+def recall_table(sweep: engine.Sweep, target: float = 0.95) -> str:
+    """One row per α: for each seed, the step at which the recall accuracy first reached ``target``
+    ("–": not within the budget; "✕ k": diverged at step k), and the final accuracies."""
+    target = _checks.in_range(target, "target", 0.0, 1.0)
+    some = next(iter(sweep))
+    seeds = "  ".join(f"seed {s:<3}" for s in sweep.seeds)
+    title = (f"delay {some.config['delay']}, {some.config['steps']} steps: the step at which the test accuracy "
+             f"first reached {target:g}")
+    rows = [title, f"{'α':>8}   {seeds}   final accuracy"]
+    for lr, runs in zip(sweep.lrs, sweep.grid):
+        cells = "  ".join(f"{_recall_cell(h, target):>8}" for h in runs)
+        finals = ", ".join("–" if h.diverged else f"{h.final:.2f}" for h in runs)
+        rows.append(f"{lr:>8.3g}   {cells}   {finals}")
+    return "\n".join(rows)
 
 
 # --------------------------------------------------------------------------- command line

@@ -117,3 +117,105 @@ def describe(runs: Runs, i: int, minimizers, tol: float = 1e-3) -> str:
     arrived = int(np.argmax(distance <= tol))
     manner = "oscillating" if reversals[:max(arrived - 1, 0)].any() else "smoothly"
     return f"converges {manner} (within {tol:g} at step {arrived})"
+
+
+_SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def table(runs: Runs, minimizers, curvature: float | None = None, tol: float = 1e-3) -> str:
+    """One row per α: α, the factor 1 − αL (when the ``curvature`` L is given), the final loss
+    (— if the run diverged) and :func:`describe`'s verdict."""
+    steps = len(runs.loss) - 1
+    factor = "   1−αL" if curvature is not None else ""
+    rows = [f"{'α':>6}{factor}  {'𝓛(w' + str(steps).translate(_SUBSCRIPTS) + ')':>8}  what happened"]
+    for i, lr in enumerate(runs.lrs):
+        loss = "—" if runs.diverged[i] else f"{runs.loss[-1, i]:.2g}"
+        column = f"  {1 - lr * curvature:5.2f}" if curvature is not None else ""
+        rows.append(f"{lr:>6g}{column}  {loss:>8}  {describe(runs, i, minimizers, tol)}")
+    return "\n".join(rows)
+
+
+def landing(final, minimizers, tol: float = 1e-3) -> np.ndarray:
+    """Where each run ended, as a code per run.
+
+    ``final`` holds last points, shape (..., dim) (NaN rows for diverged runs, as
+    ``Runs.final()`` gives them). The code is i when the point is within ``tol`` of
+    ``minimizers[i]``, k = len(minimizers) when it is near none of them (still moving,
+    or bouncing), and k + 1 when the run diverged.
+    """
+    final = np.asarray(final, dtype=float)
+    minimizers = np.atleast_2d(np.asarray(minimizers, dtype=float))
+    k = len(minimizers)
+    distance = np.linalg.norm(final[..., None, :] - minimizers, axis=-1)  # (..., k)
+    with np.errstate(invalid="ignore"):
+        nearest = np.argmin(np.nan_to_num(distance, nan=np.inf), axis=-1)
+        codes = np.where(np.min(distance, axis=-1) <= tol, nearest, k)
+    return np.where(np.isnan(final).any(axis=-1), k + 1, codes)
+
+
+def landing_labels(objective: Objective) -> list[str]:
+    """Names for the codes of :func:`landing`: the minima (global = lowest value), then the rest."""
+    values = objective.value(objective.minimizers)
+    names = []
+    for w, v in zip(objective.minimizers, values):
+        kind = "global" if np.isclose(v, values.min()) else "local"
+        where = f"{w[0]:.2f}" if w.size == 1 else "(" + ", ".join(f"{x:.2f}" for x in w) + ")"
+        names.append(f"{kind} minimum (w = {where})".replace("-", "−"))
+    return names + ["not settled", "diverged"]
+
+
+def final_positions(objective: Objective, starts, lrs, steps: int,
+                    optimizer: Callable[..., optim.Optimizer] = optim.sgd) -> np.ndarray:
+    """The last point of every run from every start, for every α: shape (n_starts, n_α, 1).
+
+    A 1-D ``objective`` only. The same broadcasting trick as ``descent.run``, one axis
+    more: w has shape (n_starts, n_α, 1) and α shape (1, n_α, 1). A run whose |w| passes
+    ``BLOWUP`` times its start becomes NaN, as in ``descent.run``.
+    """
+    if objective.dim != 1:
+        raise ValueError(f"Invalid objective: {objective.name} has dimension {objective.dim} (expected 1)")
+    steps = _checks.positive_int(steps, "steps")
+    starts = np.asarray(starts, dtype=float).reshape(-1)
+    lrs = np.asarray(lrs, dtype=float).reshape(-1)
+    _checks.nonnegative(lrs, "learning rate")
+    w = np.repeat(starts[:, None, None], lrs.size, axis=1)
+    opt = optimizer(lrs[None, :, None])
+    state = opt.init(w)
+    limit = BLOWUP * np.maximum(np.abs(w), 1.0)
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            w, state = opt.step(w, objective.grad(w), state)
+            w = np.where(np.abs(w) <= limit, w, np.nan)  # NaN stays NaN: the run is frozen
+    return w
+
+
+def noisy_descent(objective: Objective, w0, lr, steps: int, *, noise: float, seeds: int = 200,
+                  seed: int = 0, optimizer: Callable[..., optim.Optimizer] = optim.sgd) -> np.ndarray:
+    """The loss of ``seeds`` independent runs of SGD with noisy gradients: shape (steps + 1, seeds).
+
+    Each step sees the true gradient plus Gaussian noise of standard deviation ``noise``
+    in every coordinate, like a mini-batch gradient::
+
+        g_t = ∇f(w_t) + noise · ξ_t,   ξ_t ~ N(0, I)
+        w_{t+1} = w_t − α_t g_t        (α_t = lr, or lr(t) for a schedule)
+
+    The noise comes from ``numpy.random.default_rng(seed)``: the same ``seed`` gives the
+    same noise to every schedule, so they are compared on the same draws. ``lr`` may also
+    be an array of n constant rates shaped (n, 1, 1), to run them all at once: the
+    losses then have shape (steps + 1, n, seeds).
+    """
+    steps = _checks.positive_int(steps, "steps")
+    seeds = _checks.positive_int(seeds, "seeds")
+    _checks.nonnegative(noise, "noise value")
+    rng = np.random.default_rng(seed)
+    w = np.tile(np.asarray(w0, dtype=float).reshape(-1), (seeds, 1))    # one row per run
+    if np.ndim(lr) == 3:                                                 # one block of runs per rate
+        w = np.broadcast_to(w, (np.shape(lr)[0],) + w.shape).copy()
+    opt = optimizer(lr)
+    state = opt.init(w)
+    losses = [objective.value(w)]
+    for _ in range(steps):
+        g = objective.grad(w) + noise * rng.standard_normal(w.shape)
+        w, state = opt.step(w, g, state)
+        losses.append(objective.value(w))
+    return np.array(losses)

@@ -18,7 +18,7 @@ used by the ``t``-th update. That is the value torch's scheduler puts in
 ``optimizer.param_groups[0]["lr"]`` after ``t`` calls of ``scheduler.step()``, and
 the tests check every schedule against its ``torch.optim.lr_scheduler`` twin.
 Nothing is read back from an optimizer: the same step always gives the same rate.
-:func:`to_torch` drives a torch optimizer with any of these schedules.
+:func:`lrcourse.engine.to_torch` drives a torch optimizer with any of these schedules.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Callable
 import numpy as np
 
 from lrcourse._checks import in_range, nonnegative, positive, positive_int, steps
+from lrcourse import _checks
 
 __all__ = [
     "Schedule",
@@ -43,7 +44,6 @@ __all__ = [
     "warmup_cosine",
     "one_cycle",
     "cyclic",
-    "to_torch",
 ]
 
 
@@ -257,16 +257,19 @@ def cosine_restarts(lr0, T_0, T_mult=1, lr_min=0.0) -> Schedule:
 
 
 def warmup_cosine(peak_lr, warmup_steps, total_steps, lr_min=0.0) -> Schedule:
-    """Linear warmup to ``peak_lr``, then cosine decay to ``lr_min`` (nanoGPT's ``get_lr``).
+    """Linear warmup to ``peak_lr``, then cosine decay to ``lr_min``: nanoGPT's ``get_lr``.
 
-    With ``W = warmup_steps`` and ``T = total_steps`` (``T`` counts the warmup)::
+    With ``W = warmup_steps`` and ``T = total_steps`` (``T`` counts the warmup; nanoGPT's
+    ``warmup_iters`` and ``lr_decay_iters``)::
 
-        α(t) = peak_lr · (t + 1) / W                                      t < W
+        α(t) = peak_lr · (t + 1) / (W + 1)                                t < W
         α(t) = lr_min + ½ (peak_lr − lr_min) (1 + cos(π (t − W) / (T − W)))   W ≤ t < T
         α(t) = lr_min                                                     t ≥ T
 
-    The warmup never uses a zero rate and reaches ``peak_lr`` at step ``W − 1``.
-    torch equivalent: ``SequentialLR`` of ``LinearLR(start_factor=1/W, total_iters=W−1)``
+    The warmup never uses a zero rate and rises strictly through step ``W``, the first
+    step at ``peak_lr``; ``W = 0`` is a plain cosine. ``W = T`` (which nanoGPT would divide
+    by zero on) is a warmup to step ``T − 1``, then ``lr_min``.
+    torch equivalent: ``SequentialLR`` of ``LinearLR(start_factor=1/(W+1), total_iters=W)``
     and ``CosineAnnealingLR(T_max=T−W, eta_min=lr_min)`` with ``milestones=[W]``.
     """
     peak_lr = _learning_rate(peak_lr, "peak_lr")
@@ -279,8 +282,8 @@ def warmup_cosine(peak_lr, warmup_steps, total_steps, lr_min=0.0) -> Schedule:
     lr_min = _lr_min(lr_min, peak_lr, "peak_lr")
 
     def formula(t):
-        # max(·, 1) only guards divisions in branches that np.select then discards.
-        warmup = peak_lr * (t + 1) / max(warmup_steps, 1)
+        warmup = peak_lr * (t + 1) / (warmup_steps + 1)
+        # max(·, 1) only guards a division in a branch that np.select then discards (W = T).
         progress = (t - warmup_steps) / max(total_steps - warmup_steps, 1)
         decay = lr_min + 0.5 * (peak_lr - lr_min) * (1.0 + np.cos(np.pi * progress))
         return np.select([t < warmup_steps, t < total_steps], [warmup, decay], default=lr_min)
@@ -395,18 +398,13 @@ def cyclic(base_lr, max_lr, step_size_up, mode="triangular", gamma=1.0) -> Sched
     )
 
 
-# ------------------------------------------------------------------------ into torch
-
-
-def to_torch(schedule, optimizer):
-    """A torch scheduler that sets every param group's lr to ``schedule(k)`` at step ``k``.
-
-    Use it as any torch scheduler, ``scheduler.step()`` after each ``optimizer.step()``:
-    the ``k``-th optimizer step (from 0) then uses ``schedule(k)``; the optimizer's own
-    ``lr`` is ignored, so a schedule that starts at 0 works too. The bridge lives in the
-    engine layer, which owns torch (:func:`lrcourse.engine.scheduling.to_torch`); this
-    module stays numpy-only and imports it only when called.
-    """
-    from lrcourse.engine.scheduling import to_torch as bridge
-
-    return bridge(schedule, optimizer)
+def warmup_constant(warmup_steps: int, total_steps: int):
+    """``lr -> schedule``: linear warmup over ``warmup_steps``, then constant at ``lr`` until
+    ``total_steps`` (:func:`lrcourse.warmup_cosine` with ``lr_min`` = the peak),
+    as ``cnn.sweep(..., schedule=...)`` takes it. ``warmup_steps = 0``: a constant α."""
+    if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, (int, np.integer)) or warmup_steps < 0:
+        raise ValueError(f"Invalid warmup_steps value: {warmup_steps!r} (expected an integer ≥ 0)")
+    total_steps = _checks.positive_int(total_steps, "total_steps")
+    if warmup_steps > total_steps:
+        raise ValueError(f"Invalid warmup_steps value: {warmup_steps} (more than total_steps = {total_steps})")
+    return lambda lr: warmup_cosine(lr, warmup_steps, total_steps, lr_min=lr)

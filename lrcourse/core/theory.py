@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from lrcourse import _checks
+from lrcourse.core.objectives import Objective
 
 
 def _check_curvatures(L, mu=None):
@@ -66,3 +67,20 @@ def steps_to_tolerance(lr, L, mu, tol):
     if r == 0:
         return 1
     return int(np.ceil(np.log(tol) / np.log(r)))
+
+
+def predicted_noise_floor(objective: Objective, lr, noise: float):
+    """Expected loss of SGD at a constant ``lr`` once it has settled, on a quadratic.
+
+    Along an eigenvector of curvature λ the coordinate follows c ← (1 − αλ) c − α σ ξ,
+    whose variance settles at α σ² / (λ (2 − αλ)); its share of the loss is ½ λ c², so::
+
+        floor(α) = Σ_λ α σ² / (2 (2 − αλ))  ≈  d α σ² / 4   for small α (d = dimension)
+
+    proportional to α and to the noise variance σ², and almost independent of the curvature.
+    """
+    if objective.curvature is None:
+        raise ValueError(f"Invalid objective: {objective.name} is not a quadratic (no constant curvature)")
+    lams = np.linalg.eigvalsh(objective.grad(np.eye(objective.dim)))     # the Hessian's eigenvalues
+    lr = np.asarray(lr, dtype=float)[..., None]
+    return np.sum(lr * noise**2 / (2 * (2 - lr * lams)), axis=-1)

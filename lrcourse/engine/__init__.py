@@ -12,6 +12,7 @@ the engine trains it:
   short run) and the rules that suggest an α from its curve; returns a :class:`RangeTest`;
 * :func:`top_hessian_eigenvalue` — the sharpness of a loss (power iteration on
   Hessian-vector products, :mod:`lrcourse.engine.sharpness`);
+* :func:`to_torch` — a torch scheduler that follows any schedule of the core;
 * :func:`repeatable` — the seeding and thread settings that make runs repeatable.
 
 This layer imports torch, numpy and tqdm; never matplotlib, plotly or ipywidgets.
@@ -22,8 +23,9 @@ from lrcourse.results.history import History, Sweep
 from lrcourse.engine.loop import DIVERGENCE_FACTOR, Problem, repeatable, train
 from lrcourse.engine.optimizers import OPTIMIZERS, optimizer_class
 from lrcourse.engine.lr_range import RangeTest, lr_range_test, range_test
+from lrcourse.engine.scheduling import to_torch
 from lrcourse.engine.sharpness import top_hessian_eigenvalue
 
 __all__ = ["Problem", "History", "Sweep", "train", "sweep", "repeatable", "OPTIMIZERS", "optimizer_class",
            "DIVERGENCE_FACTOR", "RangeTest", "range_test", "lr_range_test",
-           "top_hessian_eigenvalue"]
+           "top_hessian_eigenvalue", "to_torch"]

@@ -1,4 +1,4 @@
-"""The learning-rate range test (Smith, 2017; popularised by fastai's ``lr_find``).
+"""The learning-rate range test (Smith, 2017; popularised by fastai's ``lr_find``, Howard & Gugger, 2020).
 
 Train for a short run while α grows exponentially from ``start_lr`` to ``end_lr``,
 
@@ -19,10 +19,16 @@ A suggestion rule reads α off the curve. Three are in use, each a pure function
 * :func:`steepest` — where the loss falls fastest per unit of log α;
 * :func:`valley` — fastai's default: about half-way down the longest
   stretch over which the loss keeps falling;
-* :func:`minimum_over_ten` — a tenth of the α of the lowest loss.
+* :func:`minimum_over_ten` — fastai's ``minimum``: a tenth of the α of the lowest loss.
 
-Like fastai, :func:`suggest` leaves out the first tenth of the curve (where the
-average has not settled) and the last 5 points (the blow-up) before applying a rule.
+Smith (2017) read the curve by eye instead: the bounds of a cyclical schedule where
+the accuracy starts to rise and where it falls. The three rules are fastai's
+(Howard & Gugger, 2020, ``fastai/callback/schedule.py``).
+
+Like fastai's ``lr_find``, :func:`suggest` leaves out the first tenth of the
+*planned* steps (``num_it // 10``: where the average has not settled), however
+early the test stopped, and the last 5 recorded points (the blow-up) before
+applying a rule.
 """
 
 from __future__ import annotations
@@ -69,6 +75,11 @@ def valley(lrs, losses) -> float:
 
     As fastai computes it: with the valley ending at index e after n points and
     s = e − n, the point s + ⌊(e − s)/3⌋ + ⌊(e − s)/6⌋.
+
+    One deliberate difference: when the longest valley is 2 points from index 0
+    (e = 1, s = −1, e.g. losses [2, 1, 3, 4, 5]), that formula gives index −1, which
+    fastai's Python indexing turns into the *last*, largest α; here it is clamped to
+    index 0, the valley's first point.
     """
     lrs, losses = _curve(lrs, losses)
     n = len(losses)
@@ -84,7 +95,8 @@ def valley(lrs, losses) -> float:
 
 
 def minimum_over_ten(lrs, losses) -> float:
-    """A tenth of the α at which the loss is lowest (the rule of thumb from Smith's paper and fastai)."""
+    """A tenth of the α at which the loss is lowest: fastai's ``minimum`` rule (Howard & Gugger,
+    2020), not Smith's (2017), who read the bounds off where the accuracy rises and falls."""
     lrs, losses = _curve(lrs, losses)
     return float(lrs[np.argmin(losses)] / 10)
 
@@ -99,12 +111,23 @@ def check_rule(rule: str) -> str:
     return rule
 
 
-def suggest(lrs, losses, rule: str = "valley") -> float:
-    """Apply ``rule`` to the part of the curve fastai uses: without its first tenth
-    and its last 5 points (all of it when that would leave fewer than 2 points)."""
+def suggest(lrs, losses, rule: str = "valley", planned_steps: int | None = None) -> float:
+    """Apply ``rule`` to the part of the curve fastai's ``lr_find`` uses,
+    ``[planned_steps // 10 : −5]``: without the first tenth of the steps the test
+    planned (of the curve itself when ``planned_steps`` is None) and the last 5
+    points; all of it when that would leave fewer than 2 points.
+
+    A test that stopped early has fewer points than it planned, and the first tenth
+    is counted on the plan, as fastai counts it (``num_it // 10``).
+    """
     rule = check_rule(rule)
     lrs, losses = np.asarray(lrs, dtype=float), np.asarray(losses, dtype=float)
-    start, stop = len(lrs) // 10, len(lrs) - 5
+    if planned_steps is None:
+        planned_steps = len(lrs)
+    planned_steps = _checks.positive_int(planned_steps, "planned_steps")
+    if planned_steps < len(lrs):
+        raise ValueError(f"Invalid planned_steps value: {planned_steps} (the curve has {len(lrs)} points)")
+    start, stop = planned_steps // 10, len(lrs) - 5
     if stop - start >= 2:
         lrs, losses = lrs[start:stop], losses[start:stop]
     return RULES[rule](lrs, losses)
@@ -112,7 +135,9 @@ def suggest(lrs, losses, rule: str = "valley") -> float:
 
 class RangeTest(NamedTuple):
     """What a range test measured. ``lrs[k]`` is the α of step k and ``losses[k]``
-    the smoothed loss after it; ``raw_losses`` are the unsmoothed ones."""
+    the smoothed loss after it; ``raw_losses`` are the unsmoothed ones.
+    ``planned_steps`` is the number of steps asked for (``len(lrs)`` is fewer if
+    the test stopped early); the suggestions trim its first tenth."""
 
     lrs: np.ndarray
     losses: np.ndarray
@@ -121,6 +146,7 @@ class RangeTest(NamedTuple):
     suggestions: dict             # rule name -> α, for every rule
     rule: str
     stopped_at: int | None        # the step at which the loss blew up, or None if it never did
+    planned_steps: int            # the steps asked for; len(lrs) <= planned_steps
     seconds: float
     config: dict
 
@@ -212,13 +238,13 @@ def range_test(problem: Problem, *, start_lr: float = 1e-7, end_lr: float = 10.0
         raise ValueError(f"Invalid start_lr value: {start_lr:g} (the loss blew up at step {stopped_at}, "
                          "before the test had 2 points; start lower)")
     lrs, losses = lrs[:taken], np.asarray(smoothed)
-    suggestions = {name: suggest(lrs, losses, name) for name in RULES}
+    suggestions = {name: suggest(lrs, losses, name, planned_steps=steps) for name in RULES}
     config = {"start_lr": start_lr, "end_lr": end_lr, "steps": steps, "smoothing": smoothing,
               "stop_factor": stop_factor, "optimizer": optimizer.lower(), "optimizer_kwargs": dict(optimizer_kwargs),
               "clip_norm": clip_norm, **problem.config}
     return RangeTest(lrs=lrs, losses=losses, raw_losses=np.asarray(raw), suggestion=suggestions[rule],
                      suggestions=suggestions, rule=rule, stopped_at=stopped_at,
-                     seconds=time.perf_counter() - start, config=config)
+                     planned_steps=steps, seconds=time.perf_counter() - start, config=config)
 
 
 def lr_range_test(make_problem: Callable[[int], Problem], *, seed: int = 0, threads: int | None = 1,

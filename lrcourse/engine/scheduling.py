@@ -1,4 +1,4 @@
-"""Driving torch optimizers with the core's schedules (the torch side of ``schedules.to_torch``)."""
+"""Driving torch optimizers with the core's schedules: ``engine.to_torch(schedule, optimizer)``."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """A figure with a slider over one parameter (the learning rate α by default).
 
-One object renders two ways (see DESIGN.md, "Sliders that work in the static book too"):
+One object renders two ways (see CONTRIBUTING.md, "Sliders that work in the static book too"):
 
 * in a live kernel, an ipywidgets slider above a plotly ``FigureWidget``; every move
   recomputes the traces for the new value and redraws them;

@@ -1,45 +1,26 @@
-"""Figures and explorers built from the core (plotly). Notebooks call these in one line."""
+"""Figures and explorers of optimizers on loss landscapes (the core's objectives):
+trajectories, where runs end, rates on a quadratic, paths of several optimizers, noise floors.
+"""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import plotly.graph_objects as go
 
 from lrcourse import _checks
 from lrcourse.core import optim, theory
-from lrcourse.core.descent import BLOWUP, describe, run
-from lrcourse.figures.explorer import Explorer
+from lrcourse.core.descent import describe, final_positions, landing, noisy_descent, run
 from lrcourse.core.objectives import Objective
-
-PATH_COLOR = "#d62728"
-SURFACE_COLOR = "#1f77b4"
-CURVE_COLORS = ("#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#ff7f0e", "#8c564b")
-
-
-class StaticFigure:
-    """A plotly figure shown as ``text/html`` with a fixed div id.
-
-    plotly 7 emits only its own mime type, which the static book cannot render, and a
-    random div id, which nbval would flag; this wrapper fixes both.
-    """
-
-    def __init__(self, figure: go.Figure, div_id: str):
-        self.figure, self.div_id = figure, div_id
-
-    def _repr_html_(self) -> str:
-        return self.figure.to_html(full_html=False, include_plotlyjs=False, div_id=self.div_id,
-                                   config={"responsive": True, "displaylogo": False})
-
-    def __repr__(self) -> str:
-        title = self.figure.layout.title.text or self.div_id
-        return f"Figure: {title}"
-
-
-def show(figure: go.Figure, div_id: str) -> StaticFigure:
-    """Display ``figure`` in a notebook so that the static book draws it too (``div_id`` unique per page)."""
-    return StaticFigure(figure, div_id)
+from lrcourse.core.theory import predicted_noise_floor
+from lrcourse.figures.explorer import Explorer
+from lrcourse.figures.style import (CURVE_COLORS, LEGEND_BOTTOM_RIGHT, LEGEND_TOP_RIGHT, PATH_COLOR, SURFACE_COLOR, styled)
+import functools
+import re
+from lrcourse.core.descent import landing_labels
+from lrcourse.results.analysis import Selection
+from lrcourse.results.analysis import ROLES
 
 
 def trajectory_explorer(objective: Objective, w0, lrs, *, steps: int = 30,
@@ -114,69 +95,13 @@ def trajectory_explorer(objective: Objective, w0, lrs, *, steps: int = 30,
     return Explorer(fig, traces, lrs, value=value, title=title)
 
 
-# -- where runs end: which minimum, or none ----------------------------------------------
-
-def landing(final, minimizers, tol: float = 1e-3) -> np.ndarray:
-    """Where each run ended, as a code per run.
-
-    ``final`` holds last points, shape (..., dim) (NaN rows for diverged runs, as
-    ``Runs.final()`` gives them). The code is i when the point is within ``tol`` of
-    ``minimizers[i]``, k = len(minimizers) when it is near none of them (still moving,
-    or bouncing), and k + 1 when the run diverged.
-    """
-    final = np.asarray(final, dtype=float)
-    minimizers = np.atleast_2d(np.asarray(minimizers, dtype=float))
-    k = len(minimizers)
-    distance = np.linalg.norm(final[..., None, :] - minimizers, axis=-1)  # (..., k)
-    with np.errstate(invalid="ignore"):
-        nearest = np.argmin(np.nan_to_num(distance, nan=np.inf), axis=-1)
-        codes = np.where(np.min(distance, axis=-1) <= tol, nearest, k)
-    return np.where(np.isnan(final).any(axis=-1), k + 1, codes)
-
-
-def landing_labels(objective: Objective) -> list[str]:
-    """Names for the codes of :func:`landing`: the minima (global = lowest value), then the rest."""
-    values = objective.value(objective.minimizers)
-    names = []
-    for w, v in zip(objective.minimizers, values):
-        kind = "global" if np.isclose(v, values.min()) else "local"
-        where = f"{w[0]:.2f}" if w.size == 1 else "(" + ", ".join(f"{x:.2f}" for x in w) + ")"
-        names.append(f"{kind} minimum (w = {where})".replace("-", "−"))
-    return names + ["not settled", "diverged"]
-
-
 def _curvature_1d(objective: Objective, w: float, h: float = 1e-5) -> float:
     """f''(w) by a central difference of the analytic gradient."""
     g = objective.grad(np.array([[w + h], [w - h]]))[:, 0]
     return float((g[0] - g[1]) / (2 * h))
 
-
-def final_positions(objective: Objective, starts, lrs, steps: int,
-                    optimizer: Callable[..., optim.Optimizer] = optim.sgd) -> np.ndarray:
-    """The last point of every run from every start, for every α: shape (n_starts, n_α, 1).
-
-    A 1-D ``objective`` only. The same broadcasting trick as ``descent.run``, one axis
-    more: w has shape (n_starts, n_α, 1) and α shape (1, n_α, 1). A run whose |w| passes
-    ``BLOWUP`` times its start becomes NaN, as in ``descent.run``.
-    """
-    if objective.dim != 1:
-        raise ValueError(f"Invalid objective: {objective.name} has dimension {objective.dim} (expected 1)")
-    steps = _checks.positive_int(steps, "steps")
-    starts = np.asarray(starts, dtype=float).reshape(-1)
-    lrs = np.asarray(lrs, dtype=float).reshape(-1)
-    _checks.nonnegative(lrs, "learning rate")
-    w = np.repeat(starts[:, None, None], lrs.size, axis=1)
-    opt = optimizer(lrs[None, :, None])
-    state = opt.init(w)
-    limit = BLOWUP * np.maximum(np.abs(w), 1.0)
-    with np.errstate(all="ignore"):
-        for _ in range(steps):
-            w, state = opt.step(w, objective.grad(w), state)
-            w = np.where(np.abs(w) <= limit, w, np.nan)  # NaN stays NaN: the run is frozen
-    return w
-
-
 LANDING_COLORS = ("#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")  # the minima, in order
+
 NOT_SETTLED_COLOR, DIVERGED_COLOR = "#d9d9d9", "#404040"
 
 
@@ -233,8 +158,6 @@ def basin_map(objective: Objective, starts, lrs, *, steps: int = 300, tol: float
         margin=dict(l=50, r=20, t=80, b=40))
     return fig
 
-
-# -- the quadratic, direction by direction -----------------------------------------------
 
 def rate_curve(L: float, mu: float, lrs=None, measured=None) -> go.Figure:
     """The predicted rate max(|1 − αμ|, |1 − αL|) over α, with measured rates as points.
@@ -299,142 +222,169 @@ def eigen_explorer(objective: Objective, w0, lrs, *, steps: int = 40, value: flo
 
     return Explorer(fig, traces, lrs, value=value, title=title)
 
-
-# -- figures of training sweeps (case studies) ------------------------------------------
-
-DIVERGED_MARKER_COLOR = "#d62728"  # the ✕ where a training run diverged
-BOOK_LAYOUT = dict(template="plotly_white", margin=dict(l=60, r=20, t=85, b=40), title_font_size=15)
-"""The layout every chapter figure starts from: white background, room above for a two-line title."""
+PATH_COLORS = (PATH_COLOR, "#2ca02c", "#9467bd", "#ff7f0e")
 
 
-def styled(fig: go.Figure, **layout) -> go.Figure:
-    """``fig`` with :data:`BOOK_LAYOUT`, then ``layout`` on top of it (``fig.update_layout``)."""
-    fig.update_layout(**{**BOOK_LAYOUT, **layout})
-    return fig
+def stability_map(betas, products, rates, *, title: str = "Heavy-ball momentum on a 1-D quadratic") -> go.Figure:
+    """A heat map of measured per-step rates over β (x) and αλ (y), with the edge αλ = 2(1 + β).
 
-
-def _moving_average(values: np.ndarray, window: int) -> np.ndarray:
-    """Trailing mean over ``window`` points (shorter at the start), so curves keep their length."""
-    if window <= 1 or len(values) == 0:
-        return values
-    cumsum = np.cumsum(np.insert(values, 0, 0.0))
-    counts = np.minimum(np.arange(1, len(values) + 1), window)
-    return (cumsum[1:] - cumsum[np.maximum(np.arange(1, len(values) + 1) - window, 0)]) / counts
-
-
-def _curve(history, quantity: str, smooth: int):
-    if quantity == "loss":
-        y = np.asarray(history.loss, dtype=float)
-        return np.arange(len(y)), _moving_average(y, smooth)
-    y = np.asarray(history.metric, dtype=float)
-    return (_epochs(history) if _has_epochs(history) else np.asarray(history.metric_steps, dtype=float)), y
-
-
-def _epochs(history) -> np.ndarray:
-    return np.asarray(history.metric_epochs, dtype=float)
-
-
-def _has_epochs(history) -> bool:
-    """Cases without epochs (an RL agent) record NaN epochs: plot those against steps."""
-    epochs = _epochs(history)
-    return len(epochs) > 0 and bool(np.all(np.isfinite(epochs)))
-
-
-def plain(x: float, digits: int = 3) -> str:
-    """``digits`` significant digits without an exponent where one is not needed: 170, not 1.7e+02."""
-    return f"{float(f'{x:.{digits}g}'):g}" if np.isfinite(x) else str(x)
-
-
-def _summary_line(sweep, i: int, lr: float) -> str:
-    s = sweep.summary()
-    n = len(sweep.seeds)
-    text = f"α = {lr:.3g}: final {sweep.metric_name} {plain(s['mean'][i], 3)} ± {plain(s['std'][i], 2)} ({n} seeds)"
-    if s["diverged"][i]:
-        steps = sorted(h.diverged_at for h in sweep.grid[i] if h.diverged)
-        text += f"<br>diverged in {s['diverged'][i]}/{n} runs, at step {', '.join(map(str, steps))}"
-    return text
-
-
-def sweep_explorer(sweep, *, quantity: str = "loss", smooth: int = 1, log_y: bool = False,
-                   value: float | None = None) -> Explorer:
-    """A slider over the α values of a sweep: one curve per seed, diverged runs cut and marked.
-
-    ``quantity`` is ``"loss"`` (training loss per step, averaged over ``smooth`` steps) or
-    ``"metric"`` (the evaluations). A run that diverged ends at the step where it did, with
-    a red ✕ there (drawn at the top of the plot when its value is off the chart).
+    ``rates[i, j]`` is the rate measured at ``products[i]`` and ``betas[j]``; ``inf`` or NaN
+    marks a run that diverged. Rates ≥ 1 are drawn in one colour: the run does not converge.
     """
-    if quantity not in ("loss", "metric"):
-        raise ValueError(f"Invalid quantity: {quantity!r} (expected 'loss' or 'metric')")
-    if smooth < 1:
-        raise ValueError(f"Invalid smooth value: {smooth!r} (expected a window of at least 1 step)")
-    lrs = np.asarray(sweep.lrs, dtype=float)
-    order = np.argsort(lrs)
-    grid = sweep.grid
-    curves = {float(lrs[i]): [_curve(h, quantity, smooth) for h in grid[i]] for i in order}
-    # a fixed y-range from the runs that did not diverge, so the slider compares like with like
-    finite = np.concatenate([y[np.isfinite(y)] for i in order for (h, (_, y)) in zip(grid[i], curves[float(lrs[i])])
-                             if not h.diverged] or [np.array([0.0, 1.0])])
-    if log_y:
-        finite = finite[finite > 0]
-        lo, hi = np.log10(finite.min()), np.log10(finite.max())
-        y_range = [lo - 0.05 * (hi - lo), hi + 0.1 * (hi - lo)]
-        top = 10 ** y_range[1]
-    else:
-        lo, hi = min(finite.min(), 0.0), finite.max()
-        y_range = [lo, hi + 0.1 * (hi - lo)]
-        top = y_range[1]
-    x_max = max(x[-1] for c in curves.values() for x, _ in c if len(x))
-    label = "training loss" if quantity == "loss" else sweep.metric_name
-    fig = go.Figure()
-    by_epoch = quantity == "metric" and all(_has_epochs(h) for h in grid.ravel())
-    fig.update_layout(xaxis=dict(title="epoch" if by_epoch else "step", range=[0, x_max]),
-                      yaxis=dict(title=label + (f" (mean of {smooth} steps)" if smooth > 1 else ""),
-                                 range=y_range, type="log" if log_y else "linear"),
-                      template="plotly_white", margin=dict(l=60, r=20, t=85, b=40), title_font_size=15,
-                      # inside the plot: below it sits the slider and its "α = …" label
-                      legend=dict(x=0.99, xanchor="right", y=0.99, yanchor="top", bgcolor="rgba(255,255,255,0.7)"))
-    index = {float(lrs[i]): i for i in order}
+    betas = np.asarray(betas, dtype=float).reshape(-1)
+    products = np.asarray(products, dtype=float).reshape(-1)
+    rates = np.asarray(rates, dtype=float)
+    if rates.shape != (products.size, betas.size):
+        raise ValueError(f"Invalid rates: shape {rates.shape} (expected {(products.size, betas.size)}: "
+                         "one row per αλ, one column per β)")
+    shown = np.where(np.isfinite(rates), np.minimum(rates, 1.0), 1.0)
+    fig = go.Figure(go.Heatmap(
+        x=betas, y=products, z=shown, zmin=0.0, zmax=1.0, colorscale="Viridis",
+        colorbar=dict(title=dict(text="rate per step"), len=0.8),
+        hovertemplate="β = %{x:.2f}, αλ = %{y:.2f}: rate %{z:.3f}<extra></extra>", name="measured rate"))
+    edge = np.linspace(betas.min(), betas.max(), 200)
+    fig.add_trace(go.Scatter(x=edge, y=2 * (1 + edge), mode="lines", name="predicted edge αλ = 2(1 + β)",
+                             line=dict(color="black", width=2.5, dash="dash")))
+    fig.add_trace(go.Scatter(x=edge, y=np.full_like(edge, 2.0), mode="lines", name="plain gradient descent: αλ = 2",
+                             line=dict(color="black", width=1.5, dash="dot")))
+    return styled(fig, title_text=title,
+                   xaxis=dict(title="momentum β", range=[betas.min(), betas.max()]),
+                   yaxis=dict(title="α · λ", range=[products.min(), products.max()]),
+                   height=480, legend=dict(orientation="h", yanchor="top", y=-0.15, x=0))
+
+
+def _verdict(runs, objective: Objective, tol: float) -> str:
+    """Short: "diverges at step 7", or "loss 0.013, crawls: still 0.16 away" (no step count)."""
+    if runs.diverged[0]:
+        return f"diverges at step {runs.diverged_at[0]}"
+    loss = runs.loss[-1, 0] - objective.min_value
+    text = re.sub(r" after \d+ steps$", "", describe(runs, 0, objective.minimizers, tol))
+    return f"loss {loss:.2g}, {text}"
+
+
+def paths_explorer(objective: Objective, w0, lrs, optimizers: Mapping[str, Callable[..., optim.Optimizer]], *,
+                   steps: int = 100, value: float | None = None, bounds=None, tol: float = 1e-3) -> Explorer:
+    """An α slider over the paths of several optimizers, all at the same α, on a 2-D ``objective``.
+
+    ``optimizers`` maps a label to a factory of :mod:`lrcourse.core.optim` (``{"GD": optim.sgd,
+    "Adam": optim.adam}``). The title gives, for each, its loss after ``steps`` steps and
+    what the run did, or the step where it diverged.
+    """
+    if objective.dim != 2:
+        raise ValueError(f"Invalid objective: {objective.name} has dimension {objective.dim} (expected 2)")
+    if not optimizers:
+        raise ValueError("Invalid optimizers: {} (expected at least one label -> optimizer factory)")
+    steps = _checks.positive_int(steps, "steps")
+    w0 = np.asarray(w0, dtype=float).reshape(-1)
+    if bounds is None:
+        reach = 1.6 * max(np.abs(w0).max(), np.abs(objective.minimizers).max(), 1.0)
+        bounds = [(-reach, reach)] * 2
+    (x_lo, x_hi), (y_lo, y_hi) = bounds
+    names = list(optimizers)
+
+    @functools.lru_cache(maxsize=None)
+    def runs_at(lr: float):
+        return {name: run(objective, w0, [lr], steps, optimizers[name]) for name in names}
+
+    gx, gy = np.linspace(x_lo, x_hi, 120), np.linspace(y_lo, y_hi, 120)
+    z = objective.value(np.stack(np.meshgrid(gx, gy), axis=-1))
+    fig = go.Figure(go.Contour(x=gx, y=gy, z=np.log10(z - objective.min_value + 1e-3), colorscale="Blues",
+                               reversescale=True, showscale=False, contours=dict(coloring="lines"),
+                               hoverinfo="skip", name="log loss contours"))
+    fig.add_trace(go.Scatter(x=objective.minimizers[:, 0], y=objective.minimizers[:, 1], mode="markers",
+                             marker=dict(symbol="star", size=14, color="black"), name="minimum", showlegend=False))
+    styled(fig, xaxis=dict(title="w₁", range=[x_lo, x_hi], constrain="domain"),
+            yaxis=dict(title="w₂", range=[y_lo, y_hi], scaleanchor="x", constrain="domain"),
+            margin=dict(l=50, r=20, t=30 + 22 * (len(names) + 1), b=40), legend=LEGEND_BOTTOM_RIGHT)
 
     def traces(lr):
-        i = index[float(lr)]
-        out, cross_x, cross_y = [], [], []
-        for j, (h, (x, y)) in enumerate(zip(grid[i], curves[float(lr)])):
-            y = np.where(np.isfinite(y), y, np.nan)
-            out.append(dict(x=x, y=y, mode="lines+markers" if quantity == "metric" else "lines",
-                            name=f"seed {sweep.seeds[j]}", line=dict(color=CURVE_COLORS[j % len(CURVE_COLORS)])))
-            if h.diverged and len(x):
-                last = y[-1] if np.isfinite(y[-1]) else np.inf
-                cross_x.append(x[-1])
-                cross_y.append(min(last, top))
-        out.append(dict(x=np.asarray(cross_x, dtype=float), y=np.asarray(cross_y, dtype=float), mode="markers",
-                        name="diverged", marker=dict(symbol="x", size=13, color=DIVERGED_MARKER_COLOR)))
+        out = []
+        for k, name in enumerate(names):
+            path = runs_at(float(lr))[name].path[:, 0]
+            out.append(dict(x=path[:, 0], y=path[:, 1], mode="lines+markers", name=name,
+                            line=dict(color=PATH_COLORS[k % len(PATH_COLORS)], width=1.5), marker=dict(size=4),
+                            text=[f"{name}, step {t}" for t in range(len(path))]))
         return out
 
-    return Explorer(fig, traces, lrs[order], value=value if value is not None else float(sweep.best()),
-                    title=lambda lr: _summary_line(sweep, index[float(lr)], lr), grid_only=True)
+    def title(lr):
+        lines = [f"α = {lr:.3g}, {steps} steps:"]
+        lines += [f"{name}: {_verdict(runs_at(float(lr))[name], objective, tol)}" for name in names]
+        return "<br>".join(lines)
+
+    return Explorer(fig, traces, lrs, value=value, title=title)
 
 
-def final_metric_figure(sweep, *, div_id: str, log_y: bool = False, title: str | None = None) -> StaticFigure:
-    """The final metric against α (log scale): every seed a dot, the mean ± std a line; diverged runs ✕."""
-    lrs = np.asarray(sweep.lrs, dtype=float)
-    s = sweep.summary()
-    finals, diverged = sweep.finals, sweep.diverged
-    ok = np.isfinite(finals)
-    y_fill = (np.nanmin(finals[ok]) if sweep.maximize else np.nanmax(finals[ok])) if ok.any() else 0.0
+def noise_floor_explorer(objective: Objective, w0, lrs, *, steps: int, noise: float, seeds: int = 200,
+                         value: float | None = None, stride: int = 5) -> Explorer:
+    """A slider over a constant α: the mean loss of noisy SGD (log scale) and its predicted floor."""
+    steps = _checks.positive_int(steps, "steps")
+    lrs = np.asarray(lrs, dtype=float)
+    t = np.unique(np.r_[np.arange(0, steps + 1, stride), steps])
+
+    # the whole grid in one batched run; the live slider computes other values as it goes
+    grid = noisy_descent(objective, w0, lrs[:, None, None], steps, noise=noise, seeds=seeds).mean(axis=-1)
+    cache = {float(lr): grid[:, i] for i, lr in enumerate(lrs)}
+
+    def mean_loss(lr):
+        lr = float(lr)
+        if lr not in cache:  # the traces and the title both need it
+            cache[lr] = noisy_descent(objective, w0, lr, steps, noise=noise, seeds=seeds).mean(axis=1)
+        return cache[lr]
+
+    start_loss = float(objective.value(np.asarray(w0, dtype=float)))
+    low = float(predicted_noise_floor(objective, lrs.min(), noise))
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=lrs, y=s["mean"], error_y=dict(type="data", array=s["std"], visible=True),
-                             mode="lines+markers", name="mean ± std over seeds", line=dict(color=CURVE_COLORS[0])))
-    for j, seed in enumerate(sweep.seeds):
-        keep = ~diverged[:, j]
-        fig.add_trace(go.Scatter(x=lrs[keep], y=finals[keep, j], mode="markers", name=f"seed {seed}",
-                                 marker=dict(size=7, opacity=0.6, color=CURVE_COLORS[(j + 1) % len(CURVE_COLORS)])))
-    rows, cols = np.nonzero(diverged)
-    fig.add_trace(go.Scatter(x=lrs[rows], y=np.where(ok[rows, cols], finals[rows, cols], y_fill), mode="markers",
-                             name="diverged (value at the stop)",
-                             marker=dict(symbol="x", size=11, color=DIVERGED_MARKER_COLOR)))
-    fig.update_layout(title_text=title or f"Final {sweep.metric_name} against the learning rate",
-                      xaxis=dict(title="learning rate α (log scale)", type="log"),
-                      yaxis=dict(title=f"final {sweep.metric_name}", type="log" if log_y else "linear"),
-                      template="plotly_white", margin=dict(l=60, r=20, t=60, b=40),
-                      legend=dict(orientation="h", y=-0.25))
-    return show(fig, div_id)
+    styled(fig, xaxis=dict(title="step t", range=[0, steps]),
+            yaxis=dict(title=f"loss, mean of {seeds} runs", type="log",
+                       range=[np.log10(low) - 0.5, np.log10(start_loss) + 0.2], exponentformat="power"),
+            legend=LEGEND_TOP_RIGHT)
+
+    def traces(lr):
+        floor = float(predicted_noise_floor(objective, lr, noise))
+        return [dict(x=t, y=mean_loss(lr)[t], mode="lines", name="mean loss",
+                     line=dict(color=CURVE_COLORS[0], width=2)),
+                dict(x=[0, steps], y=[floor, floor], mode="lines", name="predicted floor",
+                     line=dict(color=CURVE_COLORS[2], dash="dash", width=1.5))]
+
+    def title(lr):
+        measured = mean_loss(lr)[steps // 2:].mean()
+        floor = float(predicted_noise_floor(objective, lr, noise))
+        return (f"constant α = {lr:.3g}: loss over the last {steps - steps // 2} steps {measured:.3g}"
+                f"<br>predicted floor {floor:.3g}")
+
+    return Explorer(fig, traces, lrs, value=value, title=title, height=430)
+
+ROLE_COLORS = {"flat": "#2ca02c", "sharp": "#ff7f0e"}
+
+WELL_DASHES = ("solid", "dash", "dot", "dashdot")
+
+
+def selection_figure(result: Selection) -> go.Figure:
+    """% of starts ending in the flat (green) and the sharp (orange) minimum, or neither (grey), against α;
+    one dash style per well.
+
+    Dotted verticals mark α = 2/λ of each minimum: above it no run can settle there.
+    """
+    fig = go.Figure()
+    for w, name in enumerate(result.roles):
+        shares = result.shares(name)
+        dash = WELL_DASHES[w % len(WELL_DASHES)]
+        for role in ROLES[:2]:
+            fig.add_trace(go.Scatter(x=result.lrs, y=shares[role], mode="lines", name=f"{name}: ends in the {role} minimum",
+                                     line=dict(color=ROLE_COLORS[role], dash=dash, width=2.5)))
+        fig.add_trace(go.Scatter(x=result.lrs, y=shares["not settled"] + shares["diverged"], mode="lines",
+                                 name=f"{name}: neither (bouncing or diverged)", line=dict(color="gray", dash=dash, width=1.5)))
+    labels = {}
+    for name in result.roles:
+        for role, lam in zip(ROLES[:2], result.sharpness[name]):
+            labels.setdefault(f"2/λ of the {role} minimum", []).append(theory.critical_lr(lam))
+    for text, limits in labels.items():  # traces, not shapes: on a log axis their x is plain α
+        for k, limit in enumerate(limits):
+            fig.add_trace(go.Scatter(x=[limit, limit], y=[0, 100], mode="lines+text", showlegend=False,
+                                     text=["", f"{text} ≈ {np.mean(limits):.3g}" if k == 0 else ""],
+                                     textposition="top left", textfont=dict(size=11), hoverinfo="skip",
+                                     name=text, line=dict(color="black", dash="dot", width=1)))
+    return styled(fig, title_text=f"Where gradient descent ends: flat or sharp, deep or shallow ({result.steps} steps)",
+                  xaxis=dict(title="learning rate α (log scale)", type="log"),
+                  yaxis=dict(title="% of starts ending there", range=[-3, 110]), height=480,
+                  legend=dict(orientation="h", yanchor="top", y=-0.2, x=0))

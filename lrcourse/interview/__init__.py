@@ -35,6 +35,8 @@ import re
 import sys
 from pathlib import Path
 from typing import NamedTuple
+import inspect
+from typing import Mapping
 
 __all__ = [
     "PUBLISHED_URL",
@@ -50,6 +52,7 @@ __all__ = [
     "book_sections",
     "check",
     "numbers",
+    "measured_numbers",
     "markdown",
     "definition_html",
     "topic_html",
@@ -381,6 +384,19 @@ def numbers(text: str) -> list[str]:
     return _NUMBER.findall(text)
 
 
+# The year of a citation by author: "Cohen et al., 2021", "Keskar et al. (2017)", "Kingma & Ba 2015".
+# It names a paper, not a measurement, so the check does not look for it in the book.
+_CITATION_YEAR = re.compile(r"(?:\bet al\.|\b[A-Z][^\s\d,;()]*),?\s\(?((?:19|20)\d\d)(?!\.?\d)")
+
+
+def measured_numbers(text: str) -> list[str]:
+    """The numbers of ``text`` that the book must show: all but the years of citations.
+
+    ``measured_numbers("0.969 (Cohen et al., 2021)") == ['0.969']``.
+    """
+    return numbers(_CITATION_YEAR.sub(lambda m: m.group(0)[: m.start(1) - m.start(0)], text))
+
+
 def _shows(text: str, number: str) -> bool:
     return re.search(r"(?<![\w.])" + re.escape(number) + r"(?!\.?\d)", text) is not None
 
@@ -390,7 +406,8 @@ def check(guide: Guide, root=ROOT) -> list[str]:
 
     * every cited section exists (a heading of a document in ``_toc.yml``);
     * every number in a question, answer or rule is shown (printed or written) in the
-      sections it cites, and every number in a quiz explanation somewhere in the book.
+      sections it cites, and every number in a quiz explanation somewhere in the book;
+      the years of citations ("Cohen et al., 2021") are not measurements and are skipped.
     """
     sections = book_sections(root)
     book_text = "\n".join(s.text for s in sections.values())
@@ -402,10 +419,10 @@ def check(guide: Guide, root=ROOT) -> list[str]:
                         for e in evidence if e not in sections)
         if len(cited) == len(evidence):
             text = "\n".join(s.text for s in cited)
-            for number in dict.fromkeys(n for t in texts for n in numbers(t)):
+            for number in dict.fromkeys(n for t in texts for n in measured_numbers(t)):
                 if not _shows(text, number):
                     problems.append(f"{where}: {number} is not shown in {', '.join(evidence)}")
-        for number in dict.fromkeys(n for t in anywhere for n in numbers(t)):
+        for number in dict.fromkeys(n for t in anywhere for n in measured_numbers(t)):
             if not _shows(book_text, number):
                 problems.append(f"{where}: {number} (quiz) is not shown anywhere in the book")
 
@@ -589,7 +606,8 @@ def step_size(optimizer, grad: float, steps: int = 1, theta: float = 0.0) -> flo
 
 # Arguments of torch.optim's classes that switch implementations rather than the math.
 _NOT_HYPERPARAMETERS = {"self", "params", "optimizer", "last_epoch", "verbose",
-                        "foreach", "maximize", "capturable", "differentiable", "fused"}
+                        "foreach", "maximize", "capturable", "differentiable", "fused",
+                        "decoupled_weight_decay"}  # a switch to AdamW's decay, not a hyperparameter
 
 
 def defaults(fn) -> dict:
@@ -694,3 +712,27 @@ def main(argv=None) -> int:
     where = PUBLISHED_URL or "paths relative to the book (set LRCOURSE_BOOK_URL to link the published book)"
     print(f"wrote {len(guide.questions)} notes to {out}; links: {where}")
     return 0
+
+
+def _default_text(parameter: inspect.Parameter) -> str:
+    return "required" if parameter.default is inspect.Parameter.empty else repr(parameter.default)
+
+
+def defaults_table(pairs: Mapping[str, tuple]) -> str:
+    """torch's defaults next to the core's, one block of rows per optimizer.
+
+    ``pairs`` maps a name to ``(torch class, core factory)``, e.g.
+    ``{"Adam": (torch.optim.Adam, optim.adam)}``. Arguments that only torch has (``foreach``,
+    ``fused``, ... the implementation switches) are left out; a mismatch is flagged with ``≠``.
+    """
+    rows = [f"{'optimizer':<9}  {'argument':<25}  {'torch':>12}  {'lrcourse':>12}"]
+    for name, (torch_class, factory) in pairs.items():
+        theirs = {k: p for k, p in inspect.signature(torch_class).parameters.items() if k not in _NOT_HYPERPARAMETERS}
+        ours = dict(inspect.signature(factory).parameters)
+        for key in list(theirs) + [k for k in ours if k not in theirs]:
+            t = _default_text(theirs[key]) if key in theirs else "–"
+            o = _default_text(ours[key]) if key in ours else "–"
+            flag = "" if t == o else "  ≠"
+            rows.append(f"{name:<9}  {key:<25}  {t:>12}  {o:>12}{flag}")
+            name = ""
+    return "\n".join(rows)

@@ -8,10 +8,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from lrcourse import range_plots
+
 from lrcourse.engine import History, Sweep
 from lrcourse.engine import lr_range
-from lrcourse.range_plots import Validation
+from lrcourse.results.analysis import Validation
+from lrcourse import figures
+from lrcourse.results import tables
 
 LRS = np.geomspace(1e-4, 10, 40)
 
@@ -42,7 +44,7 @@ def _by_name(fig, start):
 
 def test_each_rule_is_a_vertical_line_at_its_suggestion():
     r = _result()
-    fig = range_plots.range_test_figure(r, title="a test")
+    fig = figures.range_test_figure(r, title="a test")
     assert fig.layout.title.text == "a test" and fig.layout.xaxis.type == "log"
     assert fig.layout.xaxis.range[0] < np.log10(LRS[0]) and fig.layout.xaxis.range[1] > np.log10(LRS[-1])
     np.testing.assert_array_equal(_by_name(fig, "smoothed").y, r.losses)
@@ -59,7 +61,7 @@ def test_each_rule_is_a_vertical_line_at_its_suggestion():
 
 
 def test_the_labels_of_nearby_suggestions_do_not_overlap():
-    fig = range_plots.range_test_figure(_result(), title="t")
+    fig = figures.range_test_figure(_result(), title="t")
     heights = [a.y for a in fig.layout.annotations]
     low, top = fig.layout.yaxis.range
     assert len(heights) == 3 and len(set(heights)) == 3 and all(low < h < top for h in heights)
@@ -67,27 +69,27 @@ def test_the_labels_of_nearby_suggestions_do_not_overlap():
 
 def test_a_stopped_test_is_marked_where_it_stopped():
     r = _result(stopped_at=len(LRS) - 1)
-    stop = _by_name(range_plots.range_test_figure(r, title="t"), "stopped")
+    stop = _by_name(figures.range_test_figure(r, title="t"), "stopped")
     assert stop.x[0] == LRS[-1] and stop.marker.symbol == "x"
     assert "4 × its best" in stop.name
-    assert not any(t.name.startswith("stopped") for t in range_plots.range_test_figure(_result(), title="t").data)
+    assert not any(t.name.startswith("stopped") for t in figures.range_test_figure(_result(), title="t").data)
 
 
 def test_the_default_range_shows_the_descent_and_lets_the_blow_up_run_off():
     r = _result()
-    low, top = range_plots.range_test_figure(r, title="t").layout.yaxis.range
+    low, top = figures.range_test_figure(r, title="t").layout.yaxis.range
     assert low < r.losses.min() and top > r.losses[0]
     assert top < r.losses.max()                                      # the blow-up (≈ 10) is cut off
     fall = r.losses[0] - r.losses.min()
     assert top - low < 4 * fall                                      # and the descent fills the plot
-    assert range_plots.range_test_figure(r, title="t", y_range=(0, 50)).layout.yaxis.range == (0, 50)
+    assert figures.range_test_figure(r, title="t", y_range=(0, 50)).layout.yaxis.range == (0, 50)
 
 
 def test_some_rules_only_and_without_the_raw_loss():
-    fig = range_plots.range_test_figure(_result(), title="t", rules=["valley"], raw=False)
+    fig = figures.range_test_figure(_result(), title="t", rules=["valley"], raw=False)
     assert [t.name.split(":")[0] for t in fig.data] == ["smoothed loss", "valley"]
     with pytest.raises(ValueError, match="Invalid rules value: \\['fastest'\\]"):
-        range_plots.range_test_figure(_result(), title="t", rules=["fastest"])
+        figures.range_test_figure(_result(), title="t", rules=["fastest"])
 
 
 @pytest.mark.parametrize("result, match", [
@@ -99,13 +101,13 @@ def test_some_rules_only_and_without_the_raw_loss():
 ])
 def test_bad_results_are_named(result, match):
     with pytest.raises(ValueError, match=match):
-        range_plots.range_test_figure(result, title="t")
+        figures.range_test_figure(result, title="t")
 
 
 def test_a_figure_needs_a_title():
     for title in ("", "  ", None):
         with pytest.raises(ValueError, match="Invalid title"):
-            range_plots.range_test_figure(_result(), title=title)
+            figures.range_test_figure(_result(), title=title)
 
 
 def test_it_draws_what_the_engine_measures():
@@ -120,7 +122,7 @@ def test_it_draws_what_the_engine_measures():
     problem = engine.Problem(model=model, loss=lambda forward, _: 2.0 * forward.weight.pow(2).sum(),
                              batches=itertools.count(), steps=1)
     r = lr_range.range_test(problem, start_lr=1e-3, end_lr=100.0, steps=200)
-    fig = range_plots.range_test_figure(r, title="quadratic")
+    fig = figures.range_test_figure(r, title="quadratic")
     assert r.stopped_at is not None and _by_name(fig, "stopped").x[0] == r.lrs[-1]
     for rule, alpha in r.suggestions.items():
         assert _by_name(fig, f"{rule}:").x[0] == alpha < 0.5
@@ -130,7 +132,7 @@ def test_it_draws_what_the_engine_measures():
 
 def test_several_tests_on_one_plot_with_a_marker_at_each_suggestion():
     a, b = _result(), _result(losses=_losses() + 0.3)
-    fig = range_plots.range_tests_figure({"seed 0": a, "seed 1": b}, rule="minimum/10", title="two seeds")
+    fig = figures.range_tests_figure({"seed 0": a, "seed 1": b}, rule="minimum/10", title="two seeds")
     assert [t.name for t in fig.data][::2] == ["seed 0", "seed 1"]
     for name, r in (("seed 0", a), ("seed 1", b)):
         marker = _by_name(fig, f"{name}: minimum/10")
@@ -142,11 +144,27 @@ def test_several_tests_on_one_plot_with_a_marker_at_each_suggestion():
 
 def test_several_tests_reject_bad_input():
     with pytest.raises(ValueError, match="Invalid results value"):
-        range_plots.range_tests_figure({}, title="t")
+        figures.range_tests_figure({}, title="t")
     with pytest.raises(ValueError, match="Invalid rules value"):
-        range_plots.range_tests_figure({"a": _result()}, rule="lowest", title="t")
+        figures.range_tests_figure({"a": _result()}, rule="lowest", title="t")
     with pytest.raises(ValueError, match="Invalid results\\['b'\\]"):
-        range_plots.range_tests_figure({"a": _result(), "b": object()}, title="t")
+        figures.range_tests_figure({"a": _result(), "b": object()}, title="t")
+
+
+def test_the_suggestions_table_has_one_line_per_test_with_every_rule():
+    a, b = _result(stopped_at=len(LRS) - 1), _result(losses=_losses() + 0.3)
+    lines = tables.suggestions_table({"seed 0": a, "a longer name": b}, label="test").splitlines()
+    assert lines[0].split() == ["test", "stopped", "at", "lowest", "at", "steepest", "valley", "minimum/10"]
+    row = lines[1].split()
+    assert row[:2] == ["seed", "0"] and row[2] == f"{LRS[-1]:.3g}"
+    assert row[3] == f"{LRS[np.argmin(a.losses)]:.3g}"
+    assert row[4:] == [f"{a.suggestions[r]:.3g}" for r in ("steepest", "valley", "minimum/10")]
+    assert lines[2].split()[3] == "–"                                # it never stopped
+    assert len({len(line) for line in lines}) == 1                   # the columns line up
+    with pytest.raises(ValueError, match="Invalid results value"):
+        tables.suggestions_table({})
+    with pytest.raises(ValueError, match="Invalid rules value"):
+        tables.suggestions_table({"a": a, "b": _result(suggestions={"valley": 1e-3})})
 
 
 # ------------------------------------------------------------------ against a grid search
@@ -175,7 +193,7 @@ def check():
 
 
 def test_the_table_puts_each_suggestion_next_to_the_grid_best(check):
-    lines = range_plots.validation_table({"toy": check}).splitlines()
+    lines = tables.validation_table({"toy": check}).splitlines()
     assert lines[0] == "toy: final test accuracy, 2 seeds"
     assert lines[1].split() == ["grid", "best", "α", "=", "1", "0.970", "±", "0.014"]
     valley, steepest, tenth = (line.split() for line in lines[2:])
@@ -186,22 +204,22 @@ def test_the_table_puts_each_suggestion_next_to_the_grid_best(check):
 
 
 def test_the_table_of_several_cases_keeps_their_order(check):
-    text = range_plots.validation_table({"b": check, "a": check})
+    text = tables.validation_table({"b": check, "a": check})
     assert text.index("b: final") < text.index("a: final") and text.count("grid best") == 2
 
 
 def test_a_suggestion_without_runs_is_named(check):
     missing = check._replace(suggestions={"valley": 0.3})
     with pytest.raises(ValueError, match="Invalid trained value: no runs at α = 0.3"):
-        range_plots.validation_table({"toy": missing})
+        tables.validation_table({"toy": missing})
     with pytest.raises(ValueError, match="Invalid cases value"):
-        range_plots.validation_table({})
+        tables.validation_table({})
     with pytest.raises(ValueError, match="expected a Validation"):
-        range_plots.validation_table({"toy": (check.suggestions, check.trained, check.grid)})
+        tables.validation_table({"toy": (check.suggestions, check.trained, check.grid)})
 
 
 def test_the_figure_has_one_panel_per_case_and_a_marker_per_suggestion(check):
-    fig = range_plots.validation_figure({"one": check, "two": check}, title="checked", log_y=["two"])
+    fig = figures.validation_figure({"one": check, "two": check}, title="checked", log_y=["two"])
     assert [a.text for a in fig.layout.annotations] == ["one", "two"]
     assert fig.layout.yaxis.type == "linear" and fig.layout.yaxis2.type == "log"
     assert [t.error_y.visible for t in fig.data if t.name.startswith("grid")] == [True, False]
@@ -214,20 +232,14 @@ def test_the_figure_has_one_panel_per_case_and_a_marker_per_suggestion(check):
     steepest = next(t for t in fig.data if t.name == "steepest")
     assert steepest.x[0] == 2.0 and steepest.y[0] == pytest.approx(0.3)   # as Sweep.summary: 0.2 and 0.4
     with pytest.raises(ValueError, match="Invalid log_y value"):
-        range_plots.validation_figure({"one": check}, title="t", log_y=["three"])
+        figures.validation_figure({"one": check}, title="t", log_y=["three"])
     with pytest.raises(ValueError, match="Invalid y_ranges value"):
-        range_plots.validation_figure({"one": check}, title="t", y_ranges={"three": (0, 1)})
+        figures.validation_figure({"one": check}, title="t", y_ranges={"three": (0, 1)})
 
 
 def test_the_figure_takes_a_metric_range_per_case_in_data_units(check):
-    fig = range_plots.validation_figure({"one": check, "two": check}, title="t", log_y=["two"],
+    fig = figures.validation_figure({"one": check, "two": check}, title="t", log_y=["two"],
                                         y_ranges={"one": (0, 1), "two": (5, 100)})
     assert fig.layout.yaxis.range == (0, 1)
     assert fig.layout.yaxis2.range == pytest.approx((np.log10(5), 2.0))
     assert fig.layout.xaxis.dtick == 1
-
-
-def test_the_figures_layer_does_not_import_torch():
-    code = "import sys, lrcourse.range_plots; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
