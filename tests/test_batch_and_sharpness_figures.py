@@ -1,4 +1,4 @@
-"""lrcourse.stability_plots: batch-size tables and explorer, the sharpness figure."""
+"""Batch size and sharpness: tables, the batch-size explorer, the sharpness figure."""
 
 import json
 import math

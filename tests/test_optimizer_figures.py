@@ -1,4 +1,4 @@
-"""lrcourse.adaptive_plots: optimizer sources, the momentum map, paths, good ranges, layers, heat maps, defaults."""
+"""Optimizer figures and tables: sources, the momentum map, paths, good ranges, layers, heat maps, defaults."""
 
 import ast
 import functools

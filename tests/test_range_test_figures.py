@@ -1,4 +1,4 @@
-"""lrcourse.range_plots: the range-test figures and the check of its suggestions against a grid search."""
+"""Range-test figures and the check of its suggestions against a grid search."""
 
 import itertools
 import subprocess

@@ -1,4 +1,4 @@
-"""lrcourse.schedule_plots: schedule explorers, the noise floor, and tables of sweeps per schedule."""
+"""Schedule figures: explorers, the noise floor, and tables of sweeps per schedule."""
 
 import json
 import math

@@ -178,7 +178,7 @@ def train(lr=None, seed: int = 0, *, epochs: int | None = None, optimizer: str =
     CIFAR-10: 30 epochs, batch 128, channels (32, 64, 128). ``optimizer`` is a
     torch.optim name and ``optimizer_kwargs`` its arguments (``momentum=0.9``);
     ``schedule(k)`` replaces ``lr`` at step k. ``data`` is ``"digits"``,
-    ``"cifar10"`` or a :class:`lrcourse.data.Dataset`. ``carry_over=True``: no image
+    ``"cifar10"`` or a :class:`lrcourse.data.images.Dataset`. ``carry_over=True``: no image
     dropped, round(epochs·n/B) full batches (see :func:`problem`).
     """
     check_lr_or_schedule(lr, schedule)
