@@ -348,6 +348,18 @@ def test_sweep_table_says_diverged_where_no_seed_has_a_metric():
     assert rows[2].split() == ["1e+04", "diverged", "2/2"]
 
 
+def test_format_table_aligns_columns_and_checks_its_rows():
+    from lrcourse.results.tables import format_table
+
+    assert format_table(["case", "α"], [["CNN", "0.5"], ["LSTM", "10"]]).splitlines() == [
+        "case    α", "CNN   0.5", "LSTM   10"]
+    assert format_table(["a", "b"], [["x", "y"]], align="rl").splitlines() == ["a  b", "x  y"]
+    with pytest.raises(ValueError, match="Invalid rows"):
+        format_table(["a", "b"], [["x"]])
+    with pytest.raises(ValueError, match="Invalid align value: 'lx'"):
+        format_table(["a", "b"], [["x", "y"]], align="lx")
+
+
 def test_sweep_bad_arguments():
     with pytest.raises(ValueError, match="Invalid learning rate: -1"):
         engine.sweep(toy, [0.1, -1])

@@ -29,8 +29,8 @@ from typing import Callable
 
 import numpy as np
 
-from lrcourse._checks import in_range, nonnegative, positive, positive_int, steps
 from lrcourse import _checks
+from lrcourse._checks import in_range, nonnegative, positive, positive_int, steps
 
 __all__ = [
     "Schedule",

@@ -12,13 +12,27 @@ from plotly.subplots import make_subplots
 
 from lrcourse import _checks
 from lrcourse.figures.explorer import Explorer
-from lrcourse.figures.style import (CURVE_COLORS, DIVERGED_MARKER_COLOR, LEGEND_TOP_RIGHT, LOG_TICKS, LONG_PALETTE, REFERENCE_COLOR, log_axis, styled)
-from lrcourse.results.analysis import Validation, check_validations, layer_spread, row_of
+from lrcourse.figures.style import (
+    CURVE_COLORS,
+    DIVERGED_MARKER_COLOR,
+    LEGEND_TOP_RIGHT,
+    LOG_TICKS,
+    LONG_PALETTE,
+    REFERENCE_COLOR,
+    log_axis,
+    styled,
+)
+from lrcourse.results.analysis import (
+    Validation,
+    check_histories,
+    check_validations,
+    checked_rules,
+    layer_spread,
+    range_test_curve,
+    row_of,
+    sharpness_curve,
+)
 from lrcourse.results.tables import plain, schedule_summary
-from lrcourse.results.analysis import range_test_curve
-from lrcourse.results.analysis import checked_rules
-from lrcourse.results.analysis import _check_runs
-from lrcourse.results.analysis import sharpness_curve
 
 
 def loss_curves(curves, *, title: str, log_y: bool = True) -> go.Figure:
@@ -337,7 +351,7 @@ def sharpness_figure(histories: Iterable, *, title: str, loss_stride: int = 5) -
     Each run must have a constant α (``History.config["lr"]``) and ``logs["sharpness"]``.
     """
     loss_stride = _checks.positive_int(loss_stride, "loss_stride")
-    histories = _check_runs(histories)
+    histories = check_histories(histories)
     drawn = [h for h in histories if not h.diverged]
     left_out = [h for h in histories if h.diverged]
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08, row_heights=[0.62, 0.38])

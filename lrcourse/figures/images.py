@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from lrcourse.figures.style import (styled)
 from lrcourse import _checks
+from lrcourse.figures.style import styled
 
 
 def digit_mosaic(images_by_label, *, title: str, per_row: int = 8) -> go.Figure:

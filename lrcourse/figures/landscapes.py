@@ -4,6 +4,8 @@ trajectories, where runs end, rates on a quadratic, paths of several optimizers,
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Callable, Mapping
 
 import numpy as np
@@ -11,16 +13,19 @@ import plotly.graph_objects as go
 
 from lrcourse import _checks
 from lrcourse.core import optim, theory
-from lrcourse.core.descent import describe, final_positions, landing, noisy_descent, run
+from lrcourse.core.descent import describe, final_positions, landing, landing_labels, noisy_descent, run
 from lrcourse.core.objectives import Objective
 from lrcourse.core.theory import predicted_noise_floor
 from lrcourse.figures.explorer import Explorer
-from lrcourse.figures.style import (CURVE_COLORS, LEGEND_BOTTOM_RIGHT, LEGEND_TOP_RIGHT, PATH_COLOR, SURFACE_COLOR, styled)
-import functools
-import re
-from lrcourse.core.descent import landing_labels
-from lrcourse.results.analysis import Selection
-from lrcourse.results.analysis import ROLES
+from lrcourse.figures.style import (
+    CURVE_COLORS,
+    LEGEND_BOTTOM_RIGHT,
+    LEGEND_TOP_RIGHT,
+    PATH_COLOR,
+    SURFACE_COLOR,
+    styled,
+)
+from lrcourse.results.analysis import ROLES, Selection
 
 
 def trajectory_explorer(objective: Objective, w0, lrs, *, steps: int = 30,

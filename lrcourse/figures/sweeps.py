@@ -11,10 +11,24 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from lrcourse.results.analysis import (check_batch_sweeps, check_same_lrs, good_range, mean_by_lr, steps_of)
 from lrcourse.figures.explorer import Explorer
-from lrcourse.figures.style import (CURVE_COLORS, DIVERGED_MARKER_COLOR, LEGEND_TOP_LEFT, LONG_PALETTE, StaticFigure, show, styled)
-from lrcourse.results.analysis import scaling_factor
+from lrcourse.figures.style import (
+    CURVE_COLORS,
+    DIVERGED_MARKER_COLOR,
+    LEGEND_TOP_LEFT,
+    LONG_PALETTE,
+    StaticFigure,
+    show,
+    styled,
+)
+from lrcourse.results.analysis import (
+    check_batch_sweeps,
+    check_same_lrs,
+    good_range,
+    mean_by_lr,
+    scaling_factor,
+    steps_of,
+)
 from lrcourse.results.tables import plain
 
 

@@ -28,15 +28,14 @@ variable ``LRCOURSE_BOOK_URL`` sets. Without it the links are relative to the bo
 from __future__ import annotations
 
 import html
+import inspect
 import json
 import os
 import posixpath
 import re
 import sys
 from pathlib import Path
-from typing import NamedTuple
-import inspect
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 __all__ = [
     "PUBLISHED_URL",

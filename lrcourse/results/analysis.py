@@ -3,26 +3,18 @@
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Mapping, NamedTuple
+from dataclasses import dataclass, field
+from itertools import groupby
+from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 
 from lrcourse import _checks
-from lrcourse.core.objectives import quadratic
-from lrcourse.core.descent import run
-import functools
-from lrcourse.core import optim
-from lrcourse.core.objectives import Objective
-from typing import Callable
-from lrcourse.core.objectives import curvature
-from lrcourse.core import theory
-from dataclasses import dataclass
-from dataclasses import field
-from lrcourse.core.descent import landing
-from lrcourse.core.descent import final_positions
-from lrcourse.core.descent import landing_labels
-from itertools import groupby
+from lrcourse.core import optim, theory
+from lrcourse.core.descent import final_positions, landing, landing_labels, run
+from lrcourse.core.objectives import Objective, curvature, quadratic
 
 
 class GoodRange(NamedTuple):
@@ -330,7 +322,7 @@ def scaling_factor(b: float, rule: str) -> float:
     return float(b) if rule == "linear" else math.sqrt(b)
 
 
-def _trained(sweep, below: float) -> tuple[np.ndarray, np.ndarray]:
+def runs_trained(sweep, below: float) -> tuple[np.ndarray, np.ndarray]:
     """α increasing, and per α the number of runs that trained: finite final metric on the
     good side of ``below``, not diverged."""
     lrs = np.asarray(sweep.lrs, dtype=float)
@@ -347,7 +339,7 @@ def stability_limit(sweep, below: float = 0.5) -> float:
     ≤ it for a metric to minimise, and not diverged), going up from the best α: the top of the
     usable range. ``nan`` if no α trained in every seed."""
     _checks.positive(below, "below")
-    lrs, trained = _trained(sweep, below)
+    lrs, trained = runs_trained(sweep, below)
     everyone = trained == len(sweep.seeds)
     best = sweep.best()
     if not math.isfinite(best) or not everyone.any():
@@ -371,7 +363,7 @@ def sharpness_curve(history) -> tuple[np.ndarray, np.ndarray]:
     return steps, values[steps]
 
 
-def _measured(history) -> tuple[int, int]:
+def sharpness_solves(history) -> tuple[int, int]:
     """(eigen-solves that converged, eigen-solves made)."""
     values = np.asarray(history.logs.get("sharpness", ()), dtype=float)
     made = int(np.isfinite(values).sum())
@@ -394,7 +386,7 @@ def plateau(history, start: float = 0.5) -> float:
     return float(np.median(tail)) if tail.size else math.nan
 
 
-def _check_runs(histories) -> list:
+def check_histories(histories) -> list:
     histories = list(histories)
     if not histories:
         raise ValueError("Invalid histories: [] (expected at least one run)")
@@ -407,7 +399,7 @@ def _check_runs(histories) -> list:
 ROLES = ("flat", "sharp", "not settled", "diverged")
 
 
-def _two_minima(objective: Objective) -> np.ndarray:
+def two_minima_curvatures(objective: Objective) -> np.ndarray:
     if objective.dim != 1 or len(objective.minimizers) != 2:
         raise ValueError(f"Invalid objective: {objective.name} (expected a 1-D loss with exactly two minima)")
     return curvature(objective, objective.minimizers[:, 0])
@@ -416,7 +408,7 @@ def _two_minima(objective: Objective) -> np.ndarray:
 def _check_wells(wells: Mapping[str, Objective]) -> dict[str, np.ndarray]:
     if not isinstance(wells, Mapping) or not wells:
         raise ValueError(f"Invalid wells value: {wells!r} (expected a dict {{name: objective}})")
-    return {name: _two_minima(objective) for name, objective in wells.items()}
+    return {name: two_minima_curvatures(objective) for name, objective in wells.items()}
 
 
 def minima_summary(wells: Mapping[str, Objective]) -> str:

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from lrcourse.results.tables import format_table
+
 
 @dataclass(frozen=True, repr=False, eq=False)
 class History:
@@ -153,14 +155,12 @@ class Sweep:
         """A text table: α, mean ± std of the final metric over seeds, runs diverged."""
         s = self.summary()
         n = len(self.seeds)
-        head = f"{'lr':>10}  {self.metric_name + ' (mean ± std)':>24}  diverged"
-        rows = [head]
-        for lr, mean, std, div in zip(s["lr"], s["mean"], s["std"], s["diverged"]):
-            # Every seed diverged: there is no metric to average, so say so instead of "nan ± nan".
-            cell = (f"{'diverged':>24}" if not np.isfinite(mean)
-                    else f"{mean:>15.{digits}f} ± {std:<6.{digits}f}")
-            rows.append(f"{lr:>10.3g}  {cell}  {div:>4d}/{n}")
-        return "\n".join(rows)
+        rows = [[f"{lr:.3g}",
+                 # every seed diverged: no metric to average, so say so instead of "nan ± nan"
+                 "diverged" if not np.isfinite(mean) else f"{mean:.{digits}f} ± {std:.{digits}f}",
+                 f"{div}/{n}"]
+                for lr, mean, std, div in zip(s["lr"], s["mean"], s["std"], s["diverged"])]
+        return format_table(["lr", f"{self.metric_name} (mean ± std)", "diverged"], rows)
 
     def __repr__(self) -> str:
         how = "batched" if self.batched else "one by one"

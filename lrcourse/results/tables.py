@@ -1,43 +1,64 @@
 """Text tables of results (numpy only), short enough for a phone (lines ≤ 72 characters where possible).
+
+Every table is laid out by :func:`format_table`: one printer for the whole book.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from fractions import Fraction
-from typing import Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
 from lrcourse import _checks
-from lrcourse.results.analysis import (Validation, check_batch_sweeps, check_same_lrs, check_validations,
-                                       cliff, good_range, lowest_lr_reaching, row_of, steps_of, train_loss)
-from lrcourse.results.analysis import layer_spread, scaling_factor
-from lrcourse.core import logistic
-from lrcourse.core.objectives import quadratic
-from lrcourse.core.descent import run
-import functools
-from lrcourse.core import optim
-from lrcourse.core import theory
-from lrcourse.core.descent import measured_rate
-from lrcourse.core.objectives import Objective
-from typing import Callable
-from lrcourse.results.analysis import StepFactors
-from lrcourse.results.analysis import range_test_curve
-from lrcourse.results.analysis import checked_rules
-from lrcourse.results.analysis import _trained
-from lrcourse.results.analysis import stability_limit
-from typing import Iterable
-from lrcourse.results.analysis import _check_runs
-from lrcourse.results.analysis import sharpness_curve
-from lrcourse.results.analysis import _measured
-from lrcourse.results.analysis import first_reach
-from lrcourse.results.analysis import plateau
-from lrcourse.results.analysis import _two_minima
-from lrcourse.core.descent import landing
-from lrcourse.core.descent import final_positions
-from lrcourse.core import descent
-from lrcourse.core import objectives
+from lrcourse.core import descent, logistic, objectives, optim, theory
+from lrcourse.core.descent import final_positions, landing, measured_rate, run
+from lrcourse.core.objectives import Objective, quadratic
+from lrcourse.results.analysis import (
+    StepFactors,
+    Validation,
+    check_batch_sweeps,
+    check_histories,
+    check_same_lrs,
+    check_validations,
+    checked_rules,
+    cliff,
+    first_reach,
+    good_range,
+    layer_spread,
+    lowest_lr_reaching,
+    plateau,
+    range_test_curve,
+    row_of,
+    runs_trained,
+    scaling_factor,
+    sharpness_curve,
+    sharpness_solves,
+    stability_limit,
+    steps_of,
+    train_loss,
+    two_minima_curvatures,
+)
+
+
+def format_table(header, rows, *, align: str | None = None) -> str:
+    """Columns as wide as their widest cell, two spaces apart; ``align`` has one letter per
+    column, ``"l"`` or ``"r"`` (default: the first column left, the others right).
+
+    Cells are strings already formatted by the caller (numbers to the digits that are stable)."""
+    table = [list(map(str, header))] + [list(map(str, row)) for row in rows]
+    n = len(table[0])
+    if any(len(row) != n for row in table):
+        raise ValueError(f"Invalid rows: {[len(r) for r in table[1:]]} cells (expected {n}, as the header)")
+    align = align or "l" + "r" * (n - 1)
+    if len(align) != n or set(align) - {"l", "r"}:
+        raise ValueError(f"Invalid align value: {align!r} (expected {n} letters 'l' or 'r')")
+    widths = [max(len(row[j]) for row in table) for j in range(n)]
+    lines = ["  ".join(cell.ljust(w) if a == "l" else cell.rjust(w) for cell, w, a in zip(row, widths, align))
+             for row in table]
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def plain(x: float, digits: int = 3) -> str:
@@ -481,7 +502,7 @@ def trained_table(sweeps: Mapping[int, object], *, below: float = 0.5) -> str:
     lrs = np.sort(np.asarray(next(iter(sweeps.values())).lrs, dtype=float))
     rows = [f"{'B':>5}  " + "".join(f"{'α = ' + format(lr, '.3g'):>11}" for lr in lrs) + f"  {'all trained up to':>18}"]
     for b in sizes:
-        _, trained = _trained(sweeps[b], below)
+        _, trained = runs_trained(sweeps[b], below)
         n = len(sweeps[b].seeds)
         limit = stability_limit(sweeps[b], below)
         rows.append(f"{b:>5}  " + "".join(f"{f'{k}/{n}':>11}" for k in trained)
@@ -513,7 +534,7 @@ def warmup_table(runs: Mapping[tuple, object]) -> str:
     rows = [f"{'B':>4} {'warmup':>7} {'α':>5}   {'final ' + 'metric per seed (✕ at: diverged at step)':<{11 * seeds}}"
             f" {'trained':>7}   α(t) where runs diverged"]
     for (b, warmup), sweep in runs.items():
-        lrs, trained = _trained(sweep, 0.5)
+        lrs, trained = runs_trained(sweep, 0.5)
         for lr, k in zip(lrs, trained):
             hs = [sweep[lr, seed] for seed in sweep.seeds]
             finals = "".join(f"{f'✕ at {h.diverged_at}' if h.diverged else f'{h.final:.3f}':>11}" for h in hs)
@@ -545,10 +566,10 @@ def edge_table(histories: Iterable, *, fraction: float = 0.95) -> str:
     how many eigen-solves converged (only those are used). A diverged run gets its step and loss."""
     rows = [f"{'α':>5} {'2/α':>6} {'λ_max at 0':>11} {f'≥ {fraction:g}·2/α at':>14} {'plateau':>8} "
             f"{'plateau·α/2':>12} {'final loss':>11} {'test acc':>9} {'converged':>10}"]
-    for h in _check_runs(histories):
+    for h in check_histories(histories):
         lr = h.config["lr"]
         _, lam = sharpness_curve(h)
-        ok, made = _measured(h)
+        ok, made = sharpness_solves(h)
         start = f"{lam[0]:11.2f}" if lam.size else f"{'–':>11}"
         if h.diverged:
             rows.append(f"{lr:>5g} {2 / lr:6.2f} {start}   diverged at step {h.diverged_at} "
@@ -566,7 +587,7 @@ def loss_rise_table(histories: Iterable, *, fraction: float = 0.95) -> str:
     before and after λ_max first reached ``fraction``·2/α."""
     rows = [f"{'α':>5}   share of steps where the loss went up",
             f"{'':>5}   {f'before λ_max reached {fraction:g}·2/α':>31}   {'after':>6}"]
-    for h in _check_runs(histories):
+    for h in check_histories(histories):
         if h.diverged:
             continue
         k, rises = first_reach(h, fraction), np.diff(h.loss) > 0
@@ -582,7 +603,7 @@ def equal_budget_table(histories: Iterable, budgets=(20, 60, 100)) -> str:
     budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
     if budgets.size == 0 or not np.all(np.isfinite(budgets)) or np.any(budgets <= 0):
         raise ValueError(f"Invalid budgets: {budgets.tolist()!r} (expected positive numbers)")
-    histories = _check_runs(histories)
+    histories = check_histories(histories)
     for h in histories:
         if round(budgets.max() / h.config["lr"]) >= len(h.loss):
             raise ValueError(f"Invalid budgets: α × steps = {budgets.max():g} is past the end of the run "
@@ -599,7 +620,7 @@ def final_table(histories: Iterable) -> str:
     """One row per run, by α: final training loss, last converged λ_max and the step it was
     measured at, 2/α, and the final metric; or the step at which the run diverged."""
     rows = [f"{'α':>6} {'final loss':>11} {'last λ_max':>11} {'at step':>8} {'2/α':>6} {'test acc':>9}"]
-    for h in _check_runs(histories):
+    for h in check_histories(histories):
         lr = h.config["lr"]
         if h.diverged:
             rows.append(f"{lr:>6g}   diverged at step {h.diverged_at}")
@@ -616,7 +637,7 @@ def home_table(objective: Objective, starts, lrs, *, steps: int = 1000, tol: flo
 
     A start's valley is the side of the barrier (the highest point between the minima) it starts on.
     """
-    _two_minima(objective)
+    two_minima_curvatures(objective)
     starts = np.asarray(starts, dtype=float).reshape(-1)
     lrs = np.asarray(lrs, dtype=float).reshape(-1)
     minima = objective.minimizers[:, 0]
