@@ -1,4 +1,4 @@
-"""Input validation shared by the core, in torch.optim's style.
+"""Input validation shared by the whole package, in torch.optim's style.
 
 Every failure is a ``ValueError`` whose message names the argument and the value,
 for example ``Invalid learning rate: -0.1`` or ``Invalid total_steps value: 0``.
@@ -70,3 +70,62 @@ def steps(step):
     if np.any(arr < 0):
         raise ValueError(f"Invalid step: {int(arr.min())} (expected non-negative integers)")
     return arr
+
+
+def one_of(value, name: str, options):
+    """``value`` if it is one of ``options`` (any container of names)."""
+    if value not in options:
+        raise ValueError(f"Invalid {name}: {value!r} (expected one of {', '.join(map(repr, options))})")
+    return value
+
+
+def seed(value) -> int:
+    """A seed for ``random``, numpy and torch: an integer in [0, 2**32)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not 0 <= value < 2**32:
+        raise ValueError(f"Invalid seed: {value!r} (expected an integer in [0, 2**32))")
+    return int(value)
+
+
+def seeds(values) -> tuple:
+    """One seed or several, each once."""
+    values = (values,) if np.ndim(values) == 0 else tuple(values)
+    if not values:
+        raise ValueError(f"Invalid seeds: {values!r} (expected at least one seed)")
+    values = tuple(seed(s) for s in values)
+    if len(set(values)) != len(values):
+        raise ValueError(f"Invalid seeds: {values!r} (a seed appears twice)")
+    return values
+
+
+def learning_rate(lr) -> float:
+    """A learning rate for a run: a finite real > 0."""
+    if lr is None:
+        raise ValueError("Invalid learning rate: None (give lr, or a schedule)")
+    return float(positive(lr, "learning rate"))
+
+
+def learning_rates(lrs) -> np.ndarray:
+    """A non-empty list of learning rates, each once."""
+    values = np.atleast_1d(np.asarray(lrs, dtype=object))
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"Invalid lrs: {lrs!r} (expected a non-empty list of learning rates)")
+    out = np.array([learning_rate(v) for v in values])
+    if len(np.unique(out)) != len(out):
+        raise ValueError(f"Invalid lrs: {list(out)} (a learning rate appears twice)")
+    return out
+
+
+def clip_norm(value):
+    """None (no clipping) or the largest global gradient norm, a finite real > 0."""
+    return None if value is None else float(positive(value, "clip_norm value"))
+
+
+def lr_or_schedule(lr, schedule) -> None:
+    """Exactly one of a learning rate ``lr`` and a ``schedule`` (a callable step -> lr)."""
+    if schedule is None:
+        learning_rate(lr)
+    elif lr is not None:
+        raise ValueError(f"Invalid learning rate: {lr!r} together with a schedule "
+                         "(the schedule sets α at every step: pass lr=None)")
+    elif not callable(schedule):
+        raise ValueError(f"Invalid schedule: {schedule!r} (expected a callable step -> lr)")

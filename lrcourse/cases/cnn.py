@@ -34,8 +34,6 @@ from lrcourse import _checks
 from lrcourse.data import images as datasets
 from lrcourse import engine
 from lrcourse.cases import _cli as cli
-from lrcourse.engine.batched import check_lrs
-from lrcourse.engine.loop import check_lr_or_schedule
 
 PRESETS = {
     # data set: channels of the conv layers, epochs, batch size, whether sweeps batch the runs.
@@ -181,7 +179,7 @@ def train(lr=None, seed: int = 0, *, epochs: int | None = None, optimizer: str =
     ``"cifar10"`` or a :class:`lrcourse.data.images.Dataset`. ``carry_over=True``: no image
     dropped, round(epochs·n/B) full batches (see :func:`problem`).
     """
-    check_lr_or_schedule(lr, schedule)
+    _checks.lr_or_schedule(lr, schedule)
     dataset, epochs, batch_size, channels = _options(data, epochs, batch_size, channels)
     return engine.train(lambda seed: problem(seed, dataset, epochs, batch_size, channels, carry_over), lr, seed=seed,
                         optimizer=optimizer, schedule=schedule, clip_norm=clip_norm, progress=progress,
@@ -202,7 +200,7 @@ def sweep(lrs, seeds=(0, 1, 2), *, epochs: int | None = None, optimizer: str = "
     carries each epoch's leftover images into the next batch, so that every batch size sees
     the same number of example gradients (see :func:`problem`).
     """
-    check_lrs(lrs)
+    _checks.learning_rates(lrs)
     dataset, epochs, batch_size, channels = _options(data, epochs, batch_size, channels)
     if batched is None:
         batched = _preset(dataset)["batched"]

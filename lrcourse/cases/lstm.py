@@ -48,8 +48,6 @@ from torch import nn
 from lrcourse import _checks, engine
 from lrcourse.data import text as corpora
 from lrcourse.cases import _cli as cli
-from lrcourse.engine.batched import check_lrs, check_seeds
-from lrcourse.engine.loop import check_lr_or_schedule
 
 PRESETS = {
     # Book scale, characters: about a second per run on one CPU core.
@@ -214,7 +212,7 @@ def train(lr=None, seed: int = 0, *, steps: int | None = None, epochs: int | Non
     ``clip_norm`` clips the gradient's global norm; ``optimizer`` is a torch.optim
     name and ``optimizer_kwargs`` its arguments; ``schedule(k)`` replaces ``lr``.
     """
-    check_lr_or_schedule(lr, schedule)
+    _checks.lr_or_schedule(lr, schedule)
     make_problem = _options(data, level, steps, epochs, batch_size, bptt, embedding_dim, hidden_size, num_layers)
     h = engine.train(make_problem, lr, seed=seed, optimizer=optimizer, schedule=schedule, clip_norm=clip_norm,
                      progress=progress, desc="lstm" if lr is None else f"lstm α={lr:g} seed {seed}",
@@ -238,7 +236,7 @@ def sweep(lrs, seeds=(0, 1, 2), *, steps: int | None = None, epochs: int | None 
     :class:`~lrcourse.engine.Sweep`: ``s[lr, seed]`` is a History, ``s.finals``
     the final perplexities, ``s.table()`` mean ± std per α.
     """
-    check_lrs(lrs)
+    _checks.learning_rates(lrs)
     make_problem = _options(data, level, steps, epochs, batch_size, bptt, embedding_dim, hidden_size, num_layers)
     s = engine.sweep(make_problem, lrs, seeds, optimizer=optimizer, schedule=schedule, clip_norm=clip_norm,
                      progress=progress, desc="lstm sweep", threads=threads, batched=False, workers=workers,
@@ -422,7 +420,7 @@ def recall_sweep(lrs, seeds=(0, 1), *, delay: int = 8, steps: int = 2000, batch_
                  eval_every: int = 50, embedding_dim: int = 16, hidden_size: int = 32, optimizer: str = "sgd",
                  clip_norm=None, workers: int = 1, **optimizer_kwargs) -> engine.Sweep:
     """:func:`recall` for every α in ``lrs`` and seed in ``seeds`` (``workers`` at a time)."""
-    check_lrs(lrs)
+    _checks.learning_rates(lrs)
     make_problem = _recall_options(delay, steps, batch_size, eval_every, embedding_dim, hidden_size)
     return engine.sweep(make_problem, lrs, seeds, optimizer=optimizer, clip_norm=clip_norm, batched=False,
                         workers=workers, **optimizer_kwargs)
@@ -495,7 +493,7 @@ def main(argv=None) -> int:
                    embedding_dim=args.embedding_dim, hidden_size=args.hidden_size, num_layers=args.layers,
                    threads=args.threads, **dict(args.opt))
     try:
-        lrs, seeds = check_lrs(args.lrs), check_seeds(args.seeds)
+        lrs, seeds = _checks.learning_rates(args.lrs), _checks.seeds(args.seeds)
         start = time.perf_counter()
         histories = {(float(lr), seed): train(float(lr), seed, progress=True, **options)
                      for seed in seeds for lr in lrs}

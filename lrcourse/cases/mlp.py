@@ -48,8 +48,6 @@ from lrcourse import _checks
 from lrcourse.data import images as datasets
 from lrcourse import engine
 from lrcourse.cases import _cli as cli
-from lrcourse.engine.batched import check_lrs
-from lrcourse.engine.loop import check_lr
 from lrcourse.engine.sharpness import top_hessian_eigenpair
 
 DEFAULTS = {"n_train": 512, "hidden": 64, "steps": 1500, "sharpness_every": 50, "loss": "mse",
@@ -171,7 +169,7 @@ def train(lr, seed: int = 0, *, steps: int = DEFAULTS["steps"], n_train: int = D
     ``h.logs["sharpness"]`` (λ_max every ``sharpness_every`` steps, NaN in between),
     ``h.metric`` the test accuracy every 100 steps, ``h.diverged`` / ``h.diverged_at``.
     """
-    check_lr(lr)
+    _checks.learning_rate(lr)
     options = _options(n_train, hidden, steps, sharpness_every, loss, data)
     return engine.train(lambda s: problem(s, **options), lr, seed=seed, progress=progress,
                         desc=f"mlp α={lr:g}", threads=threads)
@@ -183,7 +181,7 @@ def sweep(lrs, seeds=(0,), *, steps: int = DEFAULTS["steps"], n_train: int = DEF
           workers: int = 1) -> engine.Sweep:
     """:func:`train` for every α in ``lrs`` and seed in ``seeds``, one run after another
     (``workers=2``: two at a time, in forked processes; the results are the same)."""
-    check_lrs(lrs)
+    _checks.learning_rates(lrs)
     options = _options(n_train, hidden, steps, sharpness_every, loss, data)
     return engine.sweep(lambda s: problem(s, **options), lrs, seeds, progress=progress, desc="mlp sweep",
                         threads=threads, batched=False, workers=workers)

@@ -58,8 +58,6 @@ from torch import nn
 
 from lrcourse import _checks, engine
 from lrcourse.cases import _cli as cli
-from lrcourse.engine.batched import check_lrs, check_seeds
-from lrcourse.engine.loop import check_lr_or_schedule
 
 DEFAULT_ENV = "CartPole-v1"
 MINATAR_BREAKOUT = "MinAtar/Breakout-v1"
@@ -476,7 +474,7 @@ def train(lr=None, seed: int = 0, *, env: str = DEFAULT_ENV, steps: int | None =
     torch.optim name (Adam by default, as usual in RL) and ``optimizer_kwargs``
     its arguments; ``schedule(k)`` replaces ``lr`` at update k.
     """
-    check_lr_or_schedule(lr, schedule)
+    _checks.lr_or_schedule(lr, schedule)
     s = settings(env, steps, num_envs, rollout_steps, eval_every, eval_episodes, gamma, gae_lambda,
                  value_coef, entropy_coef)
     h = engine.train(lambda seed: problem(seed, s), lr, seed=seed, optimizer=optimizer, schedule=schedule,
@@ -499,7 +497,7 @@ def sweep(lrs, seeds=(0, 1, 2), *, env: str = DEFAULT_ENV, steps: int | None = N
     same results). ``schedule`` is here a function ``lr -> schedule``. Returns
     a :class:`~lrcourse.engine.Sweep`.
     """
-    check_lrs(lrs)
+    _checks.learning_rates(lrs)
     s = settings(env, steps, num_envs, rollout_steps, eval_every, eval_episodes, gamma, gae_lambda,
                  value_coef, entropy_coef)
     result = engine.sweep(lambda seed: problem(seed, s), lrs, seeds, optimizer=optimizer, schedule=schedule,
@@ -554,7 +552,7 @@ def main(argv=None) -> int:
                    eval_every=args.eval_every, eval_episodes=args.eval_episodes, optimizer=args.optimizer,
                    threads=args.threads, **dict(args.opt))
     try:
-        lrs, seeds = check_lrs(args.lrs), check_seeds(args.seeds)
+        lrs, seeds = _checks.learning_rates(args.lrs), _checks.seeds(args.seeds)
         s = settings(args.env, args.steps, args.num_envs, args.rollout_steps, args.eval_every, args.eval_episodes)
         start = time.perf_counter()
         histories = {}

@@ -34,29 +34,9 @@ from torch.func import functional_call, vmap
 
 from lrcourse import _checks
 from lrcourse.results.history import History, Sweep
-from lrcourse.engine.loop import (Problem, check_clip_norm, check_lr, check_seed, divergence_threshold,
-                                  lr_plan, next_batch, progress_bar, repeatable, train)
+from lrcourse.engine.loop import (Problem, divergence_threshold, lr_plan, next_batch, progress_bar, repeatable,
+                                  train)
 from lrcourse.engine.optimizers import batched_update, hyperparameters, optimizer_class
-
-
-def check_lrs(lrs) -> np.ndarray:
-    values = np.atleast_1d(np.asarray(lrs, dtype=object))
-    if values.ndim != 1 or values.size == 0:
-        raise ValueError(f"Invalid lrs: {lrs!r} (expected a non-empty list of learning rates)")
-    out = np.array([check_lr(v) for v in values])
-    if len(np.unique(out)) != len(out):
-        raise ValueError(f"Invalid lrs: {list(out)} (a learning rate appears twice)")
-    return out
-
-
-def check_seeds(seeds) -> tuple:
-    seeds = (seeds,) if np.ndim(seeds) == 0 else tuple(seeds)
-    if not seeds:
-        raise ValueError(f"Invalid seeds: {seeds!r} (expected at least one seed)")
-    seeds = tuple(check_seed(s) for s in seeds)
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"Invalid seeds: {seeds!r} (a seed appears twice)")
-    return seeds
 
 
 def schedule_for(schedule, lr: float):
@@ -84,11 +64,11 @@ def sweep(make_problem: Callable[[int], Problem], lrs, seeds=(0,), *, optimizer:
     (where the platform can fork; each run is seeded, so the results do not change).
     Returns a :class:`Sweep` with ``sweep[lr, seed]`` the run's :class:`History`.
     """
-    lrs = check_lrs(lrs)
-    seeds = check_seeds(seeds)
+    lrs = _checks.learning_rates(lrs)
+    seeds = _checks.seeds(seeds)
     workers = _checks.positive_int(workers, "workers")
     optimizer_class(optimizer)
-    clip_norm = check_clip_norm(clip_norm)
+    clip_norm = _checks.clip_norm(clip_norm)
     schedules = {float(lr): schedule_for(schedule, float(lr)) for lr in lrs}
     hp = hyperparameters(optimizer, float(lrs[0]), **optimizer_kwargs)
     hp.pop("lr")                                   # each run has its own

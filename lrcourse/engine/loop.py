@@ -3,11 +3,15 @@
 A case study describes its training as a :class:`Problem` (model, loss, batches,
 metric); :func:`train` does everything else once for all of them: the optimizer
 from ``torch.optim`` by name, the schedule, gradient clipping, divergence
-detection, evaluation, progress bar, timing and seeding.
+detection, evaluation, progress bar, timing and seeding. :func:`run` is the loop
+itself, the only one for runs trained one by one: the range test
+(:mod:`lrcourse.engine.lr_range`) is this loop with an exponential schedule, its
+own stop rule and the weights restored at the end; batched sweeps have their own
+(:mod:`lrcourse.engine.batched`).
 
 Each optimizer step ``k`` (k = 0, 1, …) does
 
-    loss_k = problem.loss(model, next(batches))        # stop if it diverged
+    loss_k = problem.loss(model, next(batches))        # stop if stop(k, loss_k): it diverged
     g = ∇ loss_k                                       # stop if not finite
     g ← g · min(1, clip_norm / (‖g‖ + 1e-6))           # when clip_norm is set
     θ ← optimizer step with α_k = schedule(k)          # or the constant lr
@@ -16,8 +20,8 @@ Each optimizer step ``k`` (k = 0, 1, …) does
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
-import numbers
 import random
 import time
 from dataclasses import dataclass, field
@@ -102,7 +106,7 @@ def repeatable(seed: int, threads: int | None = 1):
     """Seed ``random``, ``numpy`` and ``torch`` with ``seed`` and run torch on ``threads``
     CPU threads (``None``: leave as is); on exit, restore the generators and the
     thread count. The same seed then gives bit-identical runs on one machine."""
-    seed = check_seed(seed)
+    seed = _checks.seed(seed)
     py_state, np_state = random.getstate(), np.random.get_state()
     old_threads = torch.get_num_threads()
     with torch.random.fork_rng(devices=[]):
@@ -119,39 +123,12 @@ def repeatable(seed: int, threads: int | None = 1):
             np.random.set_state(np_state)
 
 
-def check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**32:
-        raise ValueError(f"Invalid seed: {seed!r} (expected an integer in [0, 2**32))")
-    return int(seed)
-
-
-def check_lr(lr) -> float:
-    if lr is None:
-        raise ValueError("Invalid learning rate: None (give lr, or a schedule)")
-    return float(_checks.positive(lr, "learning rate"))
-
-
-def check_clip_norm(clip_norm):
-    return None if clip_norm is None else float(_checks.positive(clip_norm, "clip_norm value"))
-
-
-def check_lr_or_schedule(lr, schedule) -> None:
-    """Exactly one of a learning rate ``lr`` and a ``schedule`` (a callable step -> lr)."""
-    if schedule is None:
-        check_lr(lr)
-    elif lr is not None:
-        raise ValueError(f"Invalid learning rate: {lr!r} together with a schedule "
-                         "(the schedule sets α at every step: pass lr=None)")
-    elif not callable(schedule):
-        raise ValueError(f"Invalid schedule: {schedule!r} (expected a callable step -> lr)")
-
-
 def lr_plan(lr, schedule, steps: int) -> np.ndarray:
     """α_k for k = 0 … steps−1: ``schedule(k)`` when a schedule is given, else ``lr``.
 
     Every α_k must be a finite number ≥ 0.
     """
-    check_lr_or_schedule(lr, schedule)
+    _checks.lr_or_schedule(lr, schedule)
     if schedule is None:
         return np.full(steps, float(lr))
     plan = np.empty(steps)
@@ -205,6 +182,20 @@ def _as_float(value) -> float:
     return float(value)
 
 
+def diverges(loss_floor: float) -> Callable[[int, float], bool]:
+    """The stop rule of :func:`train`: loss_k is not finite, or exceeds
+    ``DIVERGENCE_FACTOR × max(|loss_0|, loss_floor)``."""
+    threshold = math.inf
+
+    def stop(k: int, value: float) -> bool:
+        nonlocal threshold
+        if k == 0:
+            threshold = divergence_threshold(value, loss_floor)
+        return not math.isfinite(value) or value > threshold
+
+    return stop
+
+
 def train(make_problem: Callable[[int], Problem], lr=None, *, seed: int = 0, optimizer: str = "sgd",
           schedule=None, clip_norm=None, progress: bool = False, desc: str | None = None,
           threads: int | None = 1, **optimizer_kwargs) -> History:
@@ -226,10 +217,10 @@ def train(make_problem: Callable[[int], Problem], lr=None, *, seed: int = 0, opt
     ``threads``), so the same seed gives a bit-identical history. The history
     keeps the trained model and the optimizer (``h.model``, ``h.optimizer``).
     """
-    seed = check_seed(seed)
-    check_lr_or_schedule(lr, schedule)
+    seed = _checks.seed(seed)
+    _checks.lr_or_schedule(lr, schedule)
     cls = optimizer_class(optimizer)
-    clip_norm = check_clip_norm(clip_norm)
+    clip_norm = _checks.clip_norm(clip_norm)
     with repeatable(seed, threads):
         problem = make_problem(seed)
         lrs = lr_plan(lr, schedule, problem.steps)
@@ -239,18 +230,27 @@ def train(make_problem: Callable[[int], Problem], lr=None, *, seed: int = 0, opt
                   "optimizer_kwargs": opt_kwargs, "schedule": schedule, "clip_norm": clip_norm,
                   "steps": problem.steps, "batched": False, "metric_name": problem.metric_name,
                   "maximize": problem.maximize, **problem.config}
-        return _run(problem, cls, lrs, opt_kwargs, clip_norm, config, progress, desc)
+        return run(problem, cls, lrs, opt_kwargs, clip_norm, config=config, progress=progress, desc=desc)
 
 
-def _run(problem: Problem, cls, lrs, opt_kwargs, clip_norm, config, progress, desc) -> History:
+def run(problem: Problem, cls, lrs, opt_kwargs: dict, clip_norm=None, *, stop=None, restore: bool = False,
+        config: dict | None = None, progress: bool = False, desc: str | None = None) -> History:
+    """The loop itself: ``problem.steps`` steps of ``cls(params, **opt_kwargs)`` with α_k = ``lrs[k]``.
+
+    ``stop(k, loss_k) -> bool`` is called with every loss before its step is taken (default:
+    :func:`diverges`); when it says True, or the gradient is not finite, the run stops there
+    and ``History.diverged_at = k``. ``restore=True`` puts the model's weights and its
+    train/eval mode back as they were at the start, even after an exception.
+    No seeding here: :func:`train` (and the range test) call it inside :func:`repeatable`.
+    """
     start = time.perf_counter()
     model = problem.model
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = cls(params, lr=float(lrs[0]), **opt_kwargs)
-    batches = iter(problem.batches)
+    stop = diverges(problem.loss_floor) if stop is None else stop
+    if restore:
+        saved, was_training = copy.deepcopy(model.state_dict()), model.training
     losses, metric, metric_steps = [], [], []
     diverged_at = diverged_loss = None
-    threshold = math.inf
 
     def evaluate(steps_taken):
         if problem.evaluate is None or (metric_steps and metric_steps[-1] == steps_taken):
@@ -263,24 +263,23 @@ def _run(problem: Problem, cls, lrs, opt_kwargs, clip_norm, config, progress, de
         bar.set_postfix_str(f"loss {losses[-1]:.3g}, {problem.metric_name} {metric[-1]:.4g}")
 
     bar = progress_bar(problem.steps, desc, progress)
-    model.train()
     try:
+        opt = cls(params, lr=float(lrs[0]), **opt_kwargs)
+        batches = iter(problem.batches)
+        model.train()
         for k in range(problem.steps):
             loss = problem.loss(model, next_batch(batches, k))
             value = loss.item()
             losses.append(value)
-            if k == 0:
-                threshold = divergence_threshold(value, problem.loss_floor)
-            if not math.isfinite(value) or value > threshold:
+            if stop(k, value):
                 diverged_at, diverged_loss = k, value
                 break
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            grads = [p.grad for p in params if p.grad is not None]
             if clip_norm is not None:
                 grad_norm = torch.nn.utils.clip_grad_norm_(params, clip_norm)
             else:
-                grad_norm = torch.nn.utils.get_total_norm(grads)
+                grad_norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
             if not math.isfinite(grad_norm.item()):
                 diverged_at, diverged_loss = k, value
                 break
@@ -292,9 +291,12 @@ def _run(problem: Problem, cls, lrs, opt_kwargs, clip_norm, config, progress, de
                 evaluate(k + 1)
         if diverged_at is not None:
             evaluate(diverged_at)
-            bar.set_postfix_str(f"diverged at step {diverged_at} (loss {diverged_loss:.3g})")
+            bar.set_postfix_str(f"stopped at step {diverged_at} (loss {diverged_loss:.3g})")
     finally:
         bar.close()
+        if restore:
+            model.load_state_dict(saved)
+            model.train(was_training)
     steps_taken = len(losses) - (diverged_at is not None)
     return History(
         loss=np.asarray(losses, dtype=float),
@@ -306,7 +308,7 @@ def _run(problem: Problem, cls, lrs, opt_kwargs, clip_norm, config, progress, de
         diverged_at=diverged_at,
         diverged_loss=diverged_loss,
         seconds=time.perf_counter() - start,
-        config=config,
+        config={} if config is None else config,
         logs={name: np.asarray(values, dtype=float) for name, values in problem.logs.items()},
         model=model,
         optimizer=opt,

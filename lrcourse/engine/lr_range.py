@@ -33,16 +33,15 @@ applying a rule.
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 import math
 import time
 from typing import Callable, NamedTuple
 
 import numpy as np
-import torch
 
 from lrcourse import _checks
-from lrcourse.engine.loop import Problem, check_clip_norm, check_seed, next_batch, progress_bar, repeatable
+from lrcourse.engine.loop import Problem, repeatable, run
 from lrcourse.engine.optimizers import hyperparameters, optimizer_class
 
 
@@ -106,9 +105,7 @@ RULES: dict[str, Callable] = {"steepest": steepest, "valley": valley, "minimum/1
 
 
 def check_rule(rule: str) -> str:
-    if rule not in RULES:
-        raise ValueError(f"Invalid rule: {rule!r} (expected one of {', '.join(map(repr, RULES))})")
-    return rule
+    return _checks.one_of(rule, "rule", RULES)
 
 
 def suggest(lrs, losses, rule: str = "valley", planned_steps: int | None = None) -> float:
@@ -184,55 +181,33 @@ def range_test(problem: Problem, *, start_lr: float = 1e-7, end_lr: float = 10.0
     if stop_factor <= 1:
         raise ValueError(f"Invalid stop_factor value: {stop_factor} (must be above 1)")
     rule = check_rule(rule)
-    clip_norm = check_clip_norm(clip_norm)
+    clip_norm = _checks.clip_norm(clip_norm)
     cls = optimizer_class(optimizer)
     hyperparameters(optimizer, start_lr, **optimizer_kwargs)
     model = problem.model
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
+    if not any(p.requires_grad for p in model.parameters()):
         raise ValueError(f"Invalid model: {type(model).__name__} has no trainable parameters")
 
     lrs = exponential_lrs(start_lr, end_lr, steps)
-    saved = copy.deepcopy(model.state_dict())
-    was_training = model.training
-    raw, smoothed = [], []
-    stopped_at = None
+    smoothed = []
     average, best = 0.0, math.inf
-    start = time.perf_counter()
-    bar = progress_bar(steps, desc, progress)
-    try:
-        opt = cls(params, lr=start_lr, **optimizer_kwargs)
-        batches = iter(problem.batches)
-        model.train()
-        for k in range(steps):
-            loss = problem.loss(model, next_batch(batches, k))
-            value = loss.item()
-            if not math.isfinite(value):
-                stopped_at = k
-                break
-            average = smoothing * average + (1 - smoothing) * value
-            raw.append(value)
-            smoothed.append(average / (1 - smoothing ** (k + 1)))
-            best = min(best, smoothed[-1])
-            if smoothed[-1] > best + (stop_factor - 1) * abs(best):      # stop_factor × best for a positive loss
-                stopped_at = k
-                break
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = (torch.nn.utils.clip_grad_norm_(params, clip_norm) if clip_norm is not None
-                         else torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None]))
-            if not math.isfinite(grad_norm.item()):
-                stopped_at = k
-                break
-            for group in opt.param_groups:
-                group["lr"] = float(lrs[k])
-            opt.step()
-            bar.update()
-    finally:
-        bar.close()
-        model.load_state_dict(saved)
-        model.train(was_training)
 
+    def blew_up(k: int, value: float) -> bool:
+        """The test's stop rule, fed every loss: not finite, or the smoothed loss past stop_factor × best."""
+        nonlocal average, best
+        if not math.isfinite(value):
+            return True
+        average = smoothing * average + (1 - smoothing) * value
+        smoothed.append(average / (1 - smoothing ** (k + 1)))
+        best = min(best, smoothed[-1])
+        return smoothed[-1] > best + (stop_factor - 1) * abs(best)      # stop_factor × best for a positive loss
+
+    start = time.perf_counter()
+    short = dataclasses.replace(problem, steps=steps, evaluate=None)     # the test's steps, no metric
+    h = run(short, cls, lrs, dict(optimizer_kwargs), clip_norm, stop=blew_up, restore=True,
+            progress=progress, desc=desc)
+    stopped_at = h.diverged_at
+    raw = h.loss[:len(smoothed)]                 # without a last loss that was not finite
     taken = len(raw)
     if taken < 2:
         raise ValueError(f"Invalid start_lr value: {start_lr:g} (the loss blew up at step {stopped_at}, "
@@ -251,7 +226,7 @@ def lr_range_test(make_problem: Callable[[int], Problem], *, seed: int = 0, thre
                   **kwargs) -> RangeTest:
     """:func:`range_test` on ``make_problem(seed)``, built and run inside
     :func:`~lrcourse.engine.repeatable` so the same seed gives the same curve."""
-    seed = check_seed(seed)
+    seed = _checks.seed(seed)
     with repeatable(seed, threads):
         result = range_test(make_problem(seed), **kwargs)
     return result._replace(config={**result.config, "seed": seed})

@@ -84,10 +84,6 @@ def _check_loss(loss) -> torch.Tensor:
     return loss.reshape(())
 
 
-def _check_iters_tol(iters, tol) -> tuple[int, float]:
-    return _checks.positive_int(iters, "iters"), float(_checks.positive(tol, "tol value"))
-
-
 def hessian_vector_product(loss: torch.Tensor, params) -> Callable[[Vector], Vector]:
     """The function v ↦ Hv for the Hessian H of ``loss`` with respect to ``params``.
 
@@ -134,7 +130,7 @@ def power_iteration(matvec: Callable[[Vector], Vector], v0: Vector, *, iters: in
     dominant one: when the top two are close and ``v0`` has little of the top eigenvector, a
     loose ``tol`` can stop near the second. Keep ``tol`` small against the relative gap.
     """
-    iters, tol = _check_iters_tol(iters, tol)
+    iters, tol = _checks.positive_int(iters, "iters"), float(_checks.positive(tol, "tol value"))
     norm = _norm(v0)
     if not math.isfinite(norm) or norm == 0:
         raise ValueError(f"Invalid init: a vector of norm {norm} (expected a finite, non-zero vector)")
@@ -245,7 +241,7 @@ def top_hessian_eigenpair(loss: torch.Tensor, params, *, iters: int = 100, tol: 
     ``method="lanczos"`` uses :func:`lanczos` instead, with ``iters`` as its cap on products:
     far fewer products when the top eigenvalues are close, and no shift needed.
     """
-    iters, tol = _check_iters_tol(iters, tol)
+    iters, tol = _checks.positive_int(iters, "iters"), float(_checks.positive(tol, "tol value"))
     if method not in METHODS:
         raise ValueError(f"Invalid method: {method!r} (expected one of {', '.join(map(repr, METHODS))})")
     params = _check_params(params)
