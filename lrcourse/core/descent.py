@@ -23,14 +23,15 @@ class Runs(NamedTuple):
 
     path[t, i] is w after t steps at lrs[i]; loss[t, i] = f(path[t, i]). Once run i has
     diverged (non-finite, or ‖w‖ beyond BLOWUP times the start) it is frozen: its later
-    entries are NaN and diverged_at[i] is the step where it happened (−1 if never).
+    entries are NaN and diverged_at[i] is the step where it happened (None if never, as
+    in a ``History`` of the torch engine).
     """
 
     lrs: np.ndarray
     path: np.ndarray
     loss: np.ndarray
     diverged: np.ndarray
-    diverged_at: np.ndarray
+    diverged_at: tuple            # of int | None, one per run
 
     def steps_to(self, tol: float, min_value: float = 0.0) -> np.ndarray:
         """First step where f(w) − min_value ≤ tol, per α (−1 where it never gets there)."""
@@ -79,7 +80,8 @@ def run(objective: Objective, w0, lrs, steps: int,
             path[t, alive], loss[t, alive] = w[alive], objective.value(w[alive])
             if not alive.any():
                 break
-    return Runs(lrs, path, loss, diverged_at >= 0, diverged_at)
+    diverged = diverged_at >= 0
+    return Runs(lrs, path, loss, diverged, tuple(int(t) if d else None for t, d in zip(diverged_at, diverged)))
 
 
 def measured_rate(distances) -> float | np.ndarray:
