@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 
 PATH_COLOR = "#d62728"
 
@@ -16,14 +19,29 @@ CURVE_COLORS = ("#1f77b4", "#2ca02c", "#d62728", "#9467bd", "#ff7f0e", "#8c564b"
 
 
 class StaticFigure:
-    """A plotly figure shown as ``text/html`` with a fixed div id.
+    """A plotly figure shown two ways: ``text/html`` with a fixed div id for the book, and
+    plotly's own mime type for live frontends.
 
-    plotly 7 emits only its own mime type, which the static book cannot render, and a
-    random div id, which nbval would flag; this wrapper fixes both.
+    The HTML calls ``Plotly.newPlot`` and needs plotly.js on the page: the book adds it, a
+    JupyterLab or Notebook 7 tab does not (the figure would stay blank, and blank again after
+    a reload). Those frontends prefer ``application/vnd.plotly.v1+json``, which the
+    jupyterlab-plotly renderer shipped in the ``plotly`` package draws itself, even in an
+    untrusted notebook; the book's ``_config.yml`` prefers the HTML. Neither holds a random
+    id, so stored outputs stay deterministic for nbval.
     """
+
+    MIME_TYPE = "application/vnd.plotly.v1+json"
+    CONFIG = {"responsive": True, "displaylogo": False}
 
     def __init__(self, figure: go.Figure, div_id: str):
         self.figure, self.div_id = figure, div_id
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """plotly's mime bundle (``data``, ``layout``, ``config``); IPython adds
+        ``text/html`` from :meth:`_repr_html_` and ``text/plain`` from ``__repr__``."""
+        spec = json.loads(pio.to_json(self.figure, validate=False))
+        return {self.MIME_TYPE: {"data": spec.get("data", []), "layout": spec.get("layout", {}),
+                                 "config": dict(self.CONFIG)}}
 
     def _repr_html_(self) -> str:
         return self.figure.to_html(full_html=False, include_plotlyjs=False, div_id=self.div_id,
