@@ -572,3 +572,82 @@ def test_bad_arguments_raise_value_error_naming_them(make, message):
 def test_bad_steps_raise_value_error(schedule, step, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         schedule(step)
+
+
+# ------------------------------------------------------------------- warmup-stable-decay
+
+WSD_CASES = [  # (peak_lr, warmup_steps, total_steps, decay_steps, lr_min)
+    (0.1, 20, 300, 60, 0.0),
+    (0.5, 1, 300, 100, 0.01),
+    (1.0, 50, 300, 1, 0.1),
+    (0.3, 10, 200, 190, 0.0),
+]
+
+
+def wsd_factor(t, peak_lr, warmup_steps, total_steps, decay_steps, lr_min, shape):
+    """The WSD rate over peak_lr, written step by step as Hägele et al. (2024) describe it."""
+    if t < warmup_steps:
+        return (t + 1) / (warmup_steps + 1)
+    start = total_steps - decay_steps
+    if t < start:
+        return 1.0
+    if t >= total_steps:
+        return lr_min / peak_lr
+    done = (t - start) / decay_steps
+    left = 1 - done if shape == "linear" else 1 - math.sqrt(done)
+    return (lr_min + (peak_lr - lr_min) * left) / peak_lr
+
+
+@pytest.mark.parametrize("shape", ["linear", "sqrt"])
+@pytest.mark.parametrize("peak_lr, warmup_steps, total_steps, decay_steps, lr_min", WSD_CASES)
+def test_wsd_matches_lambda_lr(peak_lr, warmup_steps, total_steps, decay_steps, lr_min, shape):
+    def factor(t):
+        return wsd_factor(t, peak_lr, warmup_steps, total_steps, decay_steps, lr_min, shape)
+
+    expected = torch_lrs(lambda o: lr_scheduler.LambdaLR(o, factor), N, peak_lr)
+    assert_matches(schedules.wsd(peak_lr, warmup_steps, total_steps, decay_steps, lr_min, shape), expected)
+
+
+@pytest.mark.parametrize("peak_lr, warmup_steps, total_steps, decay_steps, lr_min", WSD_CASES)
+def test_wsd_linear_matches_sequential_warmup_constant_linear_decay(peak_lr, warmup_steps, total_steps,
+                                                                     decay_steps, lr_min):
+    def make(o):
+        warmup = lr_scheduler.LinearLR(o, start_factor=1 / (warmup_steps + 1), total_iters=warmup_steps)
+        stable = lr_scheduler.ConstantLR(o, factor=1.0, total_iters=0)
+        decay = lr_scheduler.LinearLR(o, 1.0, lr_min / peak_lr, total_iters=decay_steps)
+        return lr_scheduler.SequentialLR(o, [warmup, stable, decay],
+                                         milestones=[warmup_steps, total_steps - decay_steps])
+
+    expected = torch_lrs(make, total_steps + 1, peak_lr)
+    assert_matches(schedules.wsd(peak_lr, warmup_steps, total_steps, decay_steps, lr_min), expected)
+
+
+def test_wsd_does_not_depend_on_the_budget_before_its_decay():
+    """The property WSD is for: every budget shares the constant run up to its own decay."""
+    t = np.arange(400)
+    short, long_ = schedules.wsd(0.1, 10, 200, 40), schedules.wsd(0.1, 10, 400, 80)
+    np.testing.assert_array_equal(short(t[:160]), long_(t[:160]))
+    assert short(199) == pytest.approx(0.1 / 40) and short(200) == 0.0 and long_(199) == 0.1
+    sqrt = schedules.wsd(1.0, 0, 100, 20, shape="sqrt")
+    assert sqrt(85) < schedules.wsd(1.0, 0, 100, 20)(85)           # 1 − √p falls faster at first
+    np.testing.assert_array_equal(schedules.wsd(0.1, 5, 50, 0)(np.arange(5, 60)), 0.1 * (np.arange(5, 60) < 50))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: schedules.wsd(-0.1, 0, 10, 2), "Invalid peak_lr value: -0.1"),
+    (lambda: schedules.wsd(0.1, -1, 10, 2), "Invalid warmup_steps value: -1"),
+    (lambda: schedules.wsd(0.1, 0, 0, 0), "Invalid total_steps value: 0"),
+    (lambda: schedules.wsd(0.1, 0, 10, 2.5), "Invalid decay_steps value: 2.5"),
+    (lambda: schedules.wsd(0.1, 5, 10, 6), "Invalid decay_steps value: 6 (expected warmup_steps + decay_steps"),
+    (lambda: schedules.wsd(0.1, 0, 10, 2, lr_min=0.2), "Invalid lr_min value: 0.2"),
+    (lambda: schedules.wsd(0.1, 0, 10, 2, shape="cosine"), "Invalid shape value: 'cosine'"),
+])
+def test_wsd_bad_arguments_name_them(make, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        make()
+
+
+@pytest.mark.parametrize("step, message", [(-1, "Invalid step: -1"), (2.5, "Invalid step: 2.5")])
+def test_wsd_bad_steps(step, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        schedules.wsd(0.1, 2, 10, 3)(step)

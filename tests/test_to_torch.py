@@ -48,6 +48,11 @@ TWINS = [
                                        cycle_momentum=False)),
     (schedules.cyclic(0.0, 0.1, 25, "triangular2"),
      lambda o: lr_scheduler.CyclicLR(o, 0.0, 0.1, 25, mode="triangular2", cycle_momentum=False)),
+    (schedules.wsd(0.1, 20, N, 60, 0.001),
+     lambda o: lr_scheduler.SequentialLR(o, [lr_scheduler.LinearLR(o, 1 / 21, total_iters=20),
+                                             lr_scheduler.ConstantLR(o, factor=1.0, total_iters=0),
+                                             lr_scheduler.LinearLR(o, 1.0, 0.01, total_iters=60)],
+                                         milestones=[20, N - 60])),
 ]
 
 
