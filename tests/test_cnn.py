@@ -143,6 +143,20 @@ def test_command_line(capsys):
     assert "test accuracy" in out and "1/1" in out and "best α: 0.1" in out and "s, batched)" in out
 
 
+def test_one_command_line_for_every_case(capsys):
+    from lrcourse.cases.__main__ import CASES, main
+    assert {"cnn", "lstm", "mlp", "rl"} <= set(CASES)
+    assert main(["cnn", "--lrs", "0.1", "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "digits, 1 epochs, batch 32, sgd" in out and "best α: 0.1" in out
+    assert main(["mlp", "--lrs", "0.1", "--steps", "20", "--n-train", "64", "--hidden", "8"]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    assert main(["resnet"]) == 2 and "unknown case 'resnet'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        main(["lstm", "--help"])
+    assert exit_.value.code == 0 and "python -m lrcourse.cases lstm" in capsys.readouterr().out
+
+
 def test_command_line_cifar10(tiny_cifar, capsys):
     assert cnn.main(["--data", "cifar10", "--lrs", "1e-3,1e-2", "--epochs", "1", "--batch-size", "8",
                      "--opt", "momentum=0.9", "--threads", "1"]) == 0

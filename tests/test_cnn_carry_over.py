@@ -15,7 +15,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")   # conftest.py
 
 def _batches(batch_size, epochs, carry_over):
     digits = data.digits()
-    problem = cnn.problem(0, digits, epochs, batch_size, (4, 8), carry_over=carry_over)
+    problem = cnn.problem(0, cnn.Config(digits, epochs, batch_size, (4, 8), carry_over))
     return problem, list(itertools.islice(problem.batches, problem.steps)), len(digits.y_train)
 
 

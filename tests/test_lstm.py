@@ -24,9 +24,9 @@ def test_history_of_a_short_run():
     assert h.loss[0] == pytest.approx(math.log(SMALL.vocab_size), rel=0.1)   # starts near a uniform guess
     config = h.config
     assert (config["case"], config["bptt"], config["batch_size"], config["hidden_size"]) == ("lstm", 32, 16, 16)
-    assert isinstance(config["model"], lstm.LanguageModel) and config["corpus"] is SMALL
+    assert isinstance(h.model, lstm.LanguageModel) and "model" not in config and config["corpus"] is SMALL
     with torch.no_grad():                                           # the model in the History is the trained one
-        assert lstm.perplexity(config["model"], SMALL.valid).item() == pytest.approx(h.final, rel=1e-5)
+        assert lstm.perplexity(h.model, SMALL.valid).item() == pytest.approx(h.final, rel=1e-5)
 
 
 def test_book_scale_default_learns_and_a_low_lr_lags():
@@ -54,9 +54,9 @@ def test_clipping_bounds_each_step():
     clipped = lstm.train(100.0, seed=0, clip_norm=1e-3, **FAST)
     assert free.diverged and not clipped.diverged and math.isfinite(clipped.final)
     assert clipped.config["clip_norm"] == 1e-3
-    after = lstm.train(100.0, seed=0, clip_norm=1e-3, **{**FAST, "steps": 1}).config["model"]
+    after = lstm.train(100.0, seed=0, clip_norm=1e-3, **{**FAST, "steps": 1}).model
     with engine.repeatable(0):                                         # the same initial weights as seed 0
-        start = lstm.problem(0, SMALL, 1, 16, 32, 8, 16, 1, 1).model
+        start = lstm.problem(0, lstm.Config(SMALL, 1, 16, 32, 8, 16, 1, 1)).model
     moved = torch.linalg.vector_norm(torch.cat([(a - b).flatten() for a, b in
                                                 zip(after.parameters(), start.parameters())]))
     assert 0 < moved.item() <= 100.0 * 1e-3 * (1 + 1e-4)
@@ -64,7 +64,7 @@ def test_clipping_bounds_each_step():
 
 def test_state_is_carried_and_detached_between_windows():
     with engine.repeatable(0):
-        p = lstm.problem(0, SMALL, 20, 16, 32, 8, 16, 1, 5)
+        p = lstm.problem(0, lstm.Config(SMALL, 20, 16, 32, 8, 16, 1, 5))
     batches = iter(p.batches)
     first = next(batches)
     x0, y0 = first
@@ -142,7 +142,7 @@ def test_sweep_in_two_processes_gives_the_same_runs():
     for key, a in one_by_one.histories.items():
         b = forked.histories[key]
         assert np.array_equal(a.loss, b.loss) and np.array_equal(a.metric, b.metric), key
-        assert b.config["model"] is not a.config["model"] and b.config["corpus"].name == a.config["corpus"].name
+        assert b.model is not a.model and b.config["corpus"].name == a.config["corpus"].name
     with pytest.raises(ValueError, match="Invalid workers value: 0"):
         lstm.sweep((1.0,), workers=0, **FAST)
 
@@ -156,7 +156,7 @@ def test_other_optimizers_and_word_level():
 
 
 def test_sample_is_repeatable_and_uses_the_vocabulary():
-    model = lstm.train(5.0, seed=0, **FAST).config["model"]
+    model = lstm.train(5.0, seed=0, **FAST).model
     a = lstm.sample(model, SMALL, "The ", 60, seed=1)
     b = lstm.sample(model, SMALL, "The ", 60, seed=1)
     c = lstm.sample(model, SMALL, "The ", 60, seed=2)

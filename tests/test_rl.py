@@ -141,7 +141,7 @@ def test_divergence_is_reported_not_raised():
 
 
 def test_weights_that_are_not_numbers_diverge_at_once():
-    s = rl.settings(**SHORT)
+    s = rl.config(**SHORT)
 
     def poisoned(seed):
         problem = rl.problem(seed, s)

@@ -15,15 +15,15 @@ batch); the metric is the test accuracy after every epoch::
     s = cnn.sweep(np.logspace(-4, 1, 13), seeds=(0, 1, 2))    # 39 runs at once, about 6 s
     print(s.table())
 
-From a shell: ``python -m lrcourse.cases.cnn --lrs 1e-3,1e-2,1e-1,1 --epochs 10``.
+From a shell: ``python -m lrcourse.cases cnn --lrs 1e-3,1e-2,1e-1,1 --epochs 10``.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -96,7 +96,20 @@ def _preset(dataset: datasets.Dataset) -> dict:
     return PRESETS["cifar10" if dataset.image_shape[1] >= 32 else "digits"]
 
 
-def _options(data, epochs, batch_size, channels):
+class Config(NamedTuple):
+    """Everything about a run except α, the seed and the optimizer."""
+
+    data: datasets.Dataset
+    epochs: int
+    batch_size: int
+    channels: tuple
+    carry_over: bool = False
+
+
+def config(data="digits", epochs: int | None = None, batch_size: int | None = None, channels=None,
+           carry_over: bool = False) -> Config:
+    """The settings of a run on ``data``: its preset (:data:`PRESETS`), overridden by the
+    arguments that are not None."""
     dataset = _dataset(data)
     preset = _preset(dataset)
     epochs = _checks.positive_int(preset["epochs"] if epochs is None else epochs, "epochs")
@@ -107,7 +120,7 @@ def _options(data, epochs, batch_size, channels):
     channels = tuple(preset["channels"] if channels is None else channels)
     for c in channels:
         _checks.positive_int(c, "channels")
-    return dataset, epochs, batch_size, channels
+    return Config(dataset, epochs, batch_size, channels, bool(carry_over))
 
 
 def _tensor(array: np.ndarray) -> torch.Tensor:
@@ -116,8 +129,7 @@ def _tensor(array: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(array) if array.flags.writeable else torch.tensor(array)
 
 
-def problem(seed: int, dataset: datasets.Dataset, epochs: int, batch_size: int, channels: tuple,
-            carry_over: bool = False) -> engine.Problem:
+def problem(seed: int, config: Config) -> engine.Problem:
     """The engine's description of one run: model, batches, loss, test accuracy.
 
     By default each epoch is ⌊n/B⌋ full batches of a fresh permutation, the last n mod B
@@ -129,6 +141,7 @@ def problem(seed: int, dataset: datasets.Dataset, epochs: int, batch_size: int, 
     weights come from the seeded global generator; the batch order comes from
     its own generator seeded with ``seed``.
     """
+    dataset, epochs, batch_size, channels, carry_over = config
     c, h, _ = dataset.image_shape
     model = SmallCNN(c, h, dataset.num_classes, channels)
     mean = _tensor(dataset.mean).view(-1, 1, 1)
@@ -180,8 +193,8 @@ def train(lr=None, seed: int = 0, *, epochs: int | None = None, optimizer: str =
     dropped, round(epochs·n/B) full batches (see :func:`problem`).
     """
     _checks.lr_or_schedule(lr, schedule)
-    dataset, epochs, batch_size, channels = _options(data, epochs, batch_size, channels)
-    return engine.train(lambda seed: problem(seed, dataset, epochs, batch_size, channels, carry_over), lr, seed=seed,
+    settings = config(data, epochs, batch_size, channels, carry_over)
+    return engine.train(lambda seed: problem(seed, settings), lr, seed=seed,
                         optimizer=optimizer, schedule=schedule, clip_norm=clip_norm, progress=progress,
                         desc="cnn" if lr is None else f"cnn α={lr:g}", threads=threads, **optimizer_kwargs)
 
@@ -201,10 +214,10 @@ def sweep(lrs, seeds=(0, 1, 2), *, epochs: int | None = None, optimizer: str = "
     the same number of example gradients (see :func:`problem`).
     """
     _checks.learning_rates(lrs)
-    dataset, epochs, batch_size, channels = _options(data, epochs, batch_size, channels)
+    settings = config(data, epochs, batch_size, channels, carry_over)
     if batched is None:
-        batched = _preset(dataset)["batched"]
-    return engine.sweep(lambda seed: problem(seed, dataset, epochs, batch_size, channels, carry_over), lrs, seeds,
+        batched = _preset(settings.data)["batched"]
+    return engine.sweep(lambda seed: problem(seed, settings), lrs, seeds,
                         optimizer=optimizer, schedule=schedule, clip_norm=clip_norm, progress=progress,
                         desc="cnn sweep", threads=threads, batched=batched, **optimizer_kwargs)
 
@@ -224,8 +237,8 @@ def lr_range_test(seed: int = 0, *, start_lr: float = 1e-2, end_lr: float = 10.0
     steps below 0.01, where one step changes nothing, and its valley starts in that noise.
     With another optimizer or dataset, pass a range that covers its α (Adam's lies lower).
     """
-    dataset, _, batch_size, channels = _options(data, 1, batch_size, channels)
-    return engine.lr_range_test(lambda seed: problem(seed, dataset, 1, batch_size, channels), seed=seed,
+    settings = config(data, 1, batch_size, channels)
+    return engine.lr_range_test(lambda seed: problem(seed, settings), seed=seed,
                                 threads=threads, start_lr=start_lr, end_lr=end_lr, steps=steps, rule=rule,
                                 optimizer=optimizer, clip_norm=clip_norm, progress=progress,
                                 desc="cnn range test", **optimizer_kwargs)
@@ -233,23 +246,15 @@ def lr_range_test(seed: int = 0, *, start_lr: float = 1e-2, end_lr: float = 10.0
 
 # --------------------------------------------------------------------------- command line
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m lrcourse.cases.cnn",
-        description="Train the small CNN of the course at several learning rates and print the test accuracies.")
+def main(argv=None, prog: str = "python -m lrcourse.cases cnn") -> int:
+    parser = cli.parser(prog, "Train the small CNN of the course at several learning rates and print the test "
+                        "accuracies.", [1e-3, 1e-2, 1e-1, 1.0],
+                        threads="torch CPU threads (default 1: fastest for the small model, and repeatable; "
+                                "try more for cifar10)")
     parser.add_argument("--data", default="digits", choices=sorted(datasets.DATASETS),
                         help="digits (bundled with scikit-learn) or cifar10 (from $LRCOURSE_DATA)")
-    parser.add_argument("--lrs", type=cli.numbers, default=[1e-3, 1e-2, 1e-1, 1.0],
-                        help="comma-separated learning rates (default 1e-3,1e-2,1e-1,1)")
-    parser.add_argument("--seeds", type=cli.integers, default=[0], help="comma-separated seeds")
     parser.add_argument("--epochs", type=int, default=None, help="default: 10 (digits), 30 (cifar10)")
     parser.add_argument("--batch-size", type=int, default=None, help="default: 32 (digits), 128 (cifar10)")
-    parser.add_argument("--optimizer", default="sgd", help="a torch.optim name: sgd, adam, adamw, rmsprop, …")
-    parser.add_argument("--opt", type=cli.keyword, action="append", default=[], metavar="NAME=VALUE",
-                        help="optimizer argument, e.g. --opt momentum=0.9 (repeatable)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: fastest for the small model, and repeatable; "
-                             "try more for cifar10)")
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--batched", dest="batched", action="store_const", const=True, default=None,
                      help="train all α at once (default for digits)")
@@ -259,13 +264,12 @@ def main(argv=None) -> int:
     try:
         result = sweep(args.lrs, seeds=args.seeds, epochs=args.epochs, optimizer=args.optimizer, data=args.data,
                        batch_size=args.batch_size, progress=True, batched=args.batched,
-                       threads=args.threads, **dict(args.opt))
-    except (ValueError, FileNotFoundError, TypeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+                       threads=args.threads, **cli.optimizer_kwargs(args))
+    except cli.ERRORS as err:
+        return cli.fail(err)
     some = next(iter(result))
     print(f"\n{some.config['data']}, {some.config['epochs']} epochs, batch {some.config['batch_size']}, "
-          f"{args.optimizer} {dict(args.opt) or ''}".rstrip())
+          f"{cli.optimizer_label(args)}")
     print(result.table())
     print(f"best α: {result.best():g}    ({result.seconds:.1f} s, "
           f"{'batched' if result.batched else 'one by one'})")
@@ -273,4 +277,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m lrcourse.cases.cnn"))

@@ -17,7 +17,7 @@ per token) on the validation text read from start to end::
 
     h = lstm.train(10.0, seed=0)       # plain SGD, 200 steps of 16 streams × 32 characters, ~1 s
     h.final, h.diverged                # validation perplexity, whether the loss exploded
-    h.config["model"]                  # the trained LanguageModel
+    h.model                            # the trained LanguageModel
     s = lstm.sweep(np.geomspace(0.1, 100, 10), seeds=(0, 1, 2))      # 30 runs, ~25 s
     print(s.table())
 
@@ -29,16 +29,15 @@ A run whose loss exploded (see :func:`lrcourse.engine.train`) has its last
 perplexity recorded as ``inf``: the exploded model's actual value (10^17 and
 beyond) only says "broken", and would swamp every mean over seeds.
 
-From a shell, full scale: ``python -m lrcourse.cases.lstm --data ptb --lrs 0.3,1,3,10 --clip-norm 5``.
+From a shell, full scale: ``python -m lrcourse.cases lstm --data ptb --lrs 0.3,1,3,10 --clip-norm 5``.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import math
 import sys
-import time
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -119,14 +118,60 @@ def _detached(state):
     return tuple(s.detach() for s in state)
 
 
-def problem(seed: int, corpus: corpora.Corpus, steps: int, batch_size: int, bptt: int,
-            embedding_dim: int, hidden_size: int, num_layers: int, eval_every: int) -> engine.Problem:
+class Config(NamedTuple):
+    """Everything about a run except α, the seed and the optimizer."""
+
+    corpus: corpora.Corpus
+    steps: int
+    batch_size: int
+    bptt: int
+    embedding_dim: int
+    hidden_size: int
+    num_layers: int
+    eval_every: int
+
+
+def config(data="stdlib", level: str | None = None, steps: int | None = None, epochs: int | None = None,
+           batch_size: int | None = None, bptt: int | None = None, embedding_dim: int | None = None,
+           hidden_size: int | None = None, num_layers: int | None = None) -> Config:
+    """The settings of a run on ``data``: its level's preset (:data:`PRESETS`), overridden by
+    the arguments that are not None. The budget is ``steps`` (evaluated 5 times) or ``epochs``
+    (evaluated after each), not both."""
+    corpus = corpora.load(data, level)
+    preset = PRESETS[corpus.level]
+    batch_size = _checks.positive_int(preset["batch_size"] if batch_size is None else batch_size, "batch_size")
+    bptt = _checks.positive_int(preset["bptt"] if bptt is None else bptt, "bptt")
+    if len(corpus.train) // batch_size < bptt + 1:
+        raise ValueError(f"Invalid batch_size value: {batch_size} (with bptt={bptt}, the {len(corpus.train)} "
+                         f"training tokens of {corpus.name} do not fill one window per stream)")
+    if len(corpus.valid) // EVAL_STREAMS < 2:
+        raise ValueError(f"Invalid data: the validation text of {corpus.name} has {len(corpus.valid)} tokens, "
+                         f"too few for {EVAL_STREAMS} streams")
+    windows_per_epoch = (len(corpus.train) // batch_size - 1) // bptt
+    if steps is not None and epochs is not None:
+        raise ValueError(f"Invalid steps value: {steps!r} together with epochs={epochs!r} (give one of them)")
+    if steps is None and epochs is None:
+        steps, epochs = preset["steps"], preset["epochs"]
+    if steps is not None:
+        steps = _checks.positive_int(steps, "steps")
+        eval_every = math.ceil(steps / EVALUATIONS)
+    else:
+        steps = _checks.positive_int(epochs, "epochs") * windows_per_epoch
+        eval_every = windows_per_epoch
+    sizes = tuple(_checks.positive_int(preset[name] if value is None else value, name)
+                  for name, value in (("embedding_dim", embedding_dim), ("hidden_size", hidden_size),
+                                      ("num_layers", num_layers)))
+    return Config(corpus, steps, batch_size, bptt, *sizes, eval_every)
+
+
+def problem(seed: int, config: Config) -> engine.Problem:
     """The engine's description of one run: model, TBPTT windows, loss, validation perplexity.
 
     Called inside :func:`lrcourse.engine.repeatable`, so the initial weights come
     from the seeded global generator; every seed reads the same text in the same
     order. Not ``batchable``: the loss carries the LSTM state from step to step.
     """
+    corpus, steps, batch_size, bptt, embedding_dim, hidden_size, num_layers, eval_every = config
     model = LanguageModel(corpus.vocab_size, embedding_dim, hidden_size, num_layers)
     text = streams(corpus.train, batch_size)             # (batch_size, n)
     windows_per_epoch = (text.shape[1] - 1) // bptt
@@ -153,36 +198,8 @@ def problem(seed: int, corpus: corpora.Corpus, steps: int, batch_size: int, bptt
         batchable=False,
         config={"case": "lstm", "data": corpus.name, "level": corpus.level, "batch_size": batch_size,
                 "bptt": bptt, "embedding_dim": embedding_dim, "hidden_size": hidden_size,
-                "num_layers": num_layers, "model": model, "corpus": corpus},
+                "num_layers": num_layers, "corpus": corpus},
     )
-
-
-def _options(data, level, steps, epochs, batch_size, bptt, embedding_dim, hidden_size, num_layers):
-    corpus = corpora.load(data, level)
-    preset = PRESETS[corpus.level]
-    batch_size = _checks.positive_int(preset["batch_size"] if batch_size is None else batch_size, "batch_size")
-    bptt = _checks.positive_int(preset["bptt"] if bptt is None else bptt, "bptt")
-    if len(corpus.train) // batch_size < bptt + 1:
-        raise ValueError(f"Invalid batch_size value: {batch_size} (with bptt={bptt}, the {len(corpus.train)} "
-                         f"training tokens of {corpus.name} do not fill one window per stream)")
-    if len(corpus.valid) // EVAL_STREAMS < 2:
-        raise ValueError(f"Invalid data: the validation text of {corpus.name} has {len(corpus.valid)} tokens, "
-                         f"too few for {EVAL_STREAMS} streams")
-    windows_per_epoch = (len(corpus.train) // batch_size - 1) // bptt
-    if steps is not None and epochs is not None:
-        raise ValueError(f"Invalid steps value: {steps!r} together with epochs={epochs!r} (give one of them)")
-    if steps is None and epochs is None:
-        steps, epochs = preset["steps"], preset["epochs"]
-    if steps is not None:
-        steps = _checks.positive_int(steps, "steps")
-        eval_every = math.ceil(steps / EVALUATIONS)
-    else:
-        steps = _checks.positive_int(epochs, "epochs") * windows_per_epoch
-        eval_every = windows_per_epoch
-    sizes = tuple(_checks.positive_int(preset[name] if value is None else value, name)
-                  for name, value in (("embedding_dim", embedding_dim), ("hidden_size", hidden_size),
-                                      ("num_layers", num_layers)))
-    return lambda seed: problem(seed, corpus, steps, batch_size, bptt, *sizes, eval_every)
 
 
 def _inf_if_exploded(h: engine.History) -> engine.History:
@@ -203,7 +220,7 @@ def train(lr=None, seed: int = 0, *, steps: int | None = None, epochs: int | Non
 
     ``h.loss`` is the training cross-entropy per step (nats per token),
     ``h.metric`` the validation perplexity at each evaluation and ``h.final`` the
-    last one; ``h.config["model"]`` is the trained model and ``h.config["corpus"]``
+    last one; ``h.model`` is the trained model and ``h.config["corpus"]``
     its :class:`~lrcourse.data.text.Corpus`. Budget: ``steps`` optimizer steps
     (evaluated 5 times) or ``epochs`` passes over the training text (evaluated
     after each). Defaults for characters (``data="stdlib"``): 200 steps of 16
@@ -213,8 +230,8 @@ def train(lr=None, seed: int = 0, *, steps: int | None = None, epochs: int | Non
     name and ``optimizer_kwargs`` its arguments; ``schedule(k)`` replaces ``lr``.
     """
     _checks.lr_or_schedule(lr, schedule)
-    make_problem = _options(data, level, steps, epochs, batch_size, bptt, embedding_dim, hidden_size, num_layers)
-    h = engine.train(make_problem, lr, seed=seed, optimizer=optimizer, schedule=schedule, clip_norm=clip_norm,
+    settings = config(data, level, steps, epochs, batch_size, bptt, embedding_dim, hidden_size, num_layers)
+    h = engine.train(lambda seed: problem(seed, settings), lr, seed=seed, optimizer=optimizer, schedule=schedule, clip_norm=clip_norm,
                      progress=progress, desc="lstm" if lr is None else f"lstm α={lr:g} seed {seed}",
                      threads=threads, **optimizer_kwargs)
     return _inf_if_exploded(h)
@@ -237,8 +254,8 @@ def sweep(lrs, seeds=(0, 1, 2), *, steps: int | None = None, epochs: int | None 
     the final perplexities, ``s.table()`` mean ± std per α.
     """
     _checks.learning_rates(lrs)
-    make_problem = _options(data, level, steps, epochs, batch_size, bptt, embedding_dim, hidden_size, num_layers)
-    s = engine.sweep(make_problem, lrs, seeds, optimizer=optimizer, schedule=schedule, clip_norm=clip_norm,
+    settings = config(data, level, steps, epochs, batch_size, bptt, embedding_dim, hidden_size, num_layers)
+    s = engine.sweep(lambda seed: problem(seed, settings), lrs, seeds, optimizer=optimizer, schedule=schedule, clip_norm=clip_norm,
                      progress=progress, desc="lstm sweep", threads=threads, batched=False, workers=workers,
                      **optimizer_kwargs)
     return dataclasses.replace(s, histories={key: _inf_if_exploded(h) for key, h in s.histories.items()})
@@ -260,8 +277,8 @@ def lr_range_test(seed: int = 0, *, start_lr: float = 0.1, end_lr: float = 1000.
     grid: best at α = 10, wrecked from 31.6) and reaches the blow-up. fastai's 1e-7 to 10
     ends at the best α, so its curve has no bottom and its valley lies far below.
     """
-    make_problem = _options(data, level, 1, None, batch_size, bptt, embedding_dim, hidden_size, num_layers)
-    return engine.lr_range_test(make_problem, seed=seed, threads=threads, start_lr=start_lr, end_lr=end_lr,
+    settings = config(data, level, 1, None, batch_size, bptt, embedding_dim, hidden_size, num_layers)
+    return engine.lr_range_test(lambda seed: problem(seed, settings), seed=seed, threads=threads, start_lr=start_lr, end_lr=end_lr,
                                 steps=steps, rule=rule, optimizer=optimizer, clip_norm=clip_norm,
                                 progress=progress, desc="lstm range test", **optimizer_kwargs)
 
@@ -364,13 +381,32 @@ def recall_sequences(n: int, delay: int, generator: torch.Generator) -> tuple[to
     return torch.cat([symbol[:, None], filler, query], dim=1), symbol
 
 
-def recall_problem(seed: int, delay: int, steps: int, batch_size: int, eval_every: int,
-                   embedding_dim: int, hidden_size: int) -> engine.Problem:
+class RecallConfig(NamedTuple):
+    """Everything about a run of the recall task except α, the seed and the optimizer."""
+
+    delay: int
+    steps: int
+    batch_size: int
+    eval_every: int
+    embedding_dim: int
+    hidden_size: int
+
+
+def recall_config(delay: int = 8, steps: int = 2000, batch_size: int = 32, eval_every: int = 50,
+                  embedding_dim: int = 16, hidden_size: int = 32) -> RecallConfig:
+    """The settings of a run of the recall task, checked."""
+    return RecallConfig(*(_checks.positive_int(value, name) for name, value in
+                          (("delay", delay), ("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every),
+                           ("embedding_dim", embedding_dim), ("hidden_size", hidden_size))))
+
+
+def recall_problem(seed: int, config: RecallConfig) -> engine.Problem:
     """The recall task as an engine problem: fresh sequences every step, the loss only at the query.
 
     The whole sequence is one window (no truncation), so the gradient reaches the symbol.
     The metric is the accuracy on ``RECALL_TEST`` fixed test sequences.
     """
+    delay, steps, batch_size, eval_every, embedding_dim, hidden_size = config
     model = LanguageModel(2 * RECALL_SYMBOLS + 1, embedding_dim, hidden_size)
     generator = torch.Generator().manual_seed(seed)
     test_inputs, test_answers = recall_sequences(RECALL_TEST, delay, torch.Generator().manual_seed(RECALL_TEST_SEED))
@@ -392,15 +428,8 @@ def recall_problem(seed: int, delay: int, steps: int, batch_size: int, eval_ever
         model=model, loss=loss, batches=batches(), steps=steps, evaluate=accuracy, eval_every=eval_every,
         loss_floor=math.log(RECALL_SYMBOLS), metric_name="recall accuracy", maximize=True, batchable=False,
         config={"case": "lstm-recall", "delay": delay, "batch_size": batch_size, "embedding_dim": embedding_dim,
-                "hidden_size": hidden_size, "model": model},
+                "hidden_size": hidden_size},
     )
-
-
-def _recall_options(delay, steps, batch_size, eval_every, embedding_dim, hidden_size):
-    values = {name: _checks.positive_int(value, name) for name, value in
-              (("delay", delay), ("steps", steps), ("batch_size", batch_size), ("eval_every", eval_every),
-               ("embedding_dim", embedding_dim), ("hidden_size", hidden_size))}
-    return lambda seed: recall_problem(seed, **values)
 
 
 def recall(lr, seed: int = 0, *, delay: int = 8, steps: int = 2000, batch_size: int = 32, eval_every: int = 50,
@@ -412,8 +441,9 @@ def recall(lr, seed: int = 0, *, delay: int = 8, steps: int = 2000, batch_size: 
     :func:`steps_to_recall` reads off when the dependency was learned. Plain SGD by default,
     like the language model; about a second per 1,000 steps on one CPU core.
     """
-    make_problem = _recall_options(delay, steps, batch_size, eval_every, embedding_dim, hidden_size)
-    return engine.train(make_problem, lr, seed=seed, optimizer=optimizer, clip_norm=clip_norm, **optimizer_kwargs)
+    settings = recall_config(delay, steps, batch_size, eval_every, embedding_dim, hidden_size)
+    return engine.train(lambda seed: recall_problem(seed, settings), lr, seed=seed, optimizer=optimizer,
+                        clip_norm=clip_norm, **optimizer_kwargs)
 
 
 def recall_sweep(lrs, seeds=(0, 1), *, delay: int = 8, steps: int = 2000, batch_size: int = 32,
@@ -421,9 +451,9 @@ def recall_sweep(lrs, seeds=(0, 1), *, delay: int = 8, steps: int = 2000, batch_
                  clip_norm=None, workers: int = 1, **optimizer_kwargs) -> engine.Sweep:
     """:func:`recall` for every α in ``lrs`` and seed in ``seeds`` (``workers`` at a time)."""
     _checks.learning_rates(lrs)
-    make_problem = _recall_options(delay, steps, batch_size, eval_every, embedding_dim, hidden_size)
-    return engine.sweep(make_problem, lrs, seeds, optimizer=optimizer, clip_norm=clip_norm, batched=False,
-                        workers=workers, **optimizer_kwargs)
+    settings = recall_config(delay, steps, batch_size, eval_every, embedding_dim, hidden_size)
+    return engine.sweep(lambda seed: recall_problem(seed, settings), lrs, seeds, optimizer=optimizer,
+                        clip_norm=clip_norm, batched=False, workers=workers, **optimizer_kwargs)
 
 
 def steps_to_recall(h: engine.History, target: float = 0.95) -> int | None:
@@ -458,19 +488,15 @@ def recall_table(sweep: engine.Sweep, target: float = 0.95) -> str:
 
 # --------------------------------------------------------------------------- command line
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m lrcourse.cases.lstm",
-        description="Train the LSTM language model of the course at several learning rates and print the "
-                    "validation perplexities. Each run shows a progress bar.")
+def main(argv=None, prog: str = "python -m lrcourse.cases lstm") -> int:
+    parser = cli.parser(prog, "Train the LSTM language model of the course at several learning rates and print "
+                        "the validation perplexities. Each run shows a progress bar.", [0.1, 1.0, 10.0, 100.0],
+                        threads="torch CPU threads (default 1: repeatable; more is faster for the word model)")
     parser.add_argument("--data", default="stdlib", choices=corpora.CORPORA,
                         help="stdlib (Python's documentation, characters) or ptb (Penn Treebank words from "
                              f"${corpora.DATA_ENV}/ptb)")
     parser.add_argument("--level", choices=corpora.LEVELS, default=None,
                         help="char or word (default: char for stdlib, word for ptb)")
-    parser.add_argument("--lrs", type=cli.numbers, default=[0.1, 1.0, 10.0, 100.0],
-                        help="comma-separated learning rates (default 0.1,1,10,100)")
-    parser.add_argument("--seeds", type=cli.integers, default=[0], help="comma-separated seeds")
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--steps", type=int, default=None, help="optimizer steps (default 200 for characters)")
     budget.add_argument("--epochs", type=int, default=None, help="passes over the training text (default 13 for words)")
@@ -480,33 +506,23 @@ def main(argv=None) -> int:
     parser.add_argument("--embedding-dim", type=int, default=None, help="default 32 (chars), 200 (words)")
     parser.add_argument("--hidden-size", type=int, default=None, help="default 64 (chars), 200 (words)")
     parser.add_argument("--layers", type=int, default=None, help="LSTM layers (default 1 for chars, 2 for words)")
-    parser.add_argument("--optimizer", default="sgd", help="a torch.optim name: sgd, adam, adamw, rmsprop, …")
-    parser.add_argument("--opt", type=cli.keyword, action="append", default=[], metavar="NAME=VALUE",
-                        help="optimizer argument, e.g. --opt momentum=0.9 (repeatable)")
     parser.add_argument("--sample", type=int, default=0, metavar="LENGTH",
                         help="print this many tokens sampled from the best run's model")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: repeatable; more is faster for the word model)")
     args = parser.parse_args(argv)
-    options = dict(steps=args.steps, epochs=args.epochs, optimizer=args.optimizer, clip_norm=args.clip_norm,
-                   data=args.data, level=args.level, batch_size=args.batch_size, bptt=args.bptt,
-                   embedding_dim=args.embedding_dim, hidden_size=args.hidden_size, num_layers=args.layers,
-                   threads=args.threads, **dict(args.opt))
     try:
-        lrs, seeds = _checks.learning_rates(args.lrs), _checks.seeds(args.seeds)
-        start = time.perf_counter()
-        histories = {(float(lr), seed): train(float(lr), seed, progress=True, **options)
-                     for seed in seeds for lr in lrs}
-    except (ValueError, FileNotFoundError, TypeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    result = engine.Sweep(lrs=lrs, seeds=seeds, histories=histories, seconds=time.perf_counter() - start,
-                          batched=False, metric_name="validation perplexity", maximize=False)
-    some = next(iter(histories.values()))
+        result = cli.one_by_one(train, args.lrs, args.seeds, metric_name="validation perplexity", maximize=False,
+                                steps=args.steps, epochs=args.epochs, optimizer=args.optimizer,
+                                clip_norm=args.clip_norm, data=args.data, level=args.level,
+                                batch_size=args.batch_size, bptt=args.bptt, embedding_dim=args.embedding_dim,
+                                hidden_size=args.hidden_size, num_layers=args.layers, threads=args.threads,
+                                **cli.optimizer_kwargs(args))
+    except cli.ERRORS as err:
+        return cli.fail(err)
+    some = next(iter(result))
     corpus = some.config["corpus"]
     print(f"\n{corpus.name}: {some.config['steps']} steps of "
           f"{some.config['batch_size']} × {some.config['bptt']} tokens, LSTM of {some.config['num_layers']} × "
-          f"{some.config['hidden_size']} units, {args.optimizer} {dict(args.opt) or ''}".rstrip()
+          f"{some.config['hidden_size']} units, {cli.optimizer_label(args)}"
           + (f", clip_norm {args.clip_norm:g}" if args.clip_norm else ""))
     print(f"unigram baseline: validation perplexity {corpus.unigram_perplexity():.4g}")
     print(result.table())
@@ -514,11 +530,11 @@ def main(argv=None) -> int:
     print(f"best α: {best:g}    ({result.seconds:.1f} s)")
     if args.sample and math.isfinite(best):
         prompt = "The " if corpus.level == "char" else "the"
-        print(f"\nsample at α = {best:g}, seed {seeds[0]}, temperature 0.7:\n"
-              + prompt + sample(result[best, seeds[0]].config["model"], corpus, prompt, args.sample,
+        print(f"\nsample at α = {best:g}, seed {result.seeds[0]}, temperature 0.7:\n"
+              + prompt + sample(result[best, result.seeds[0]].model, corpus, prompt, args.sample,
                                 temperature=0.7))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m lrcourse.cases.lstm"))

@@ -29,15 +29,15 @@ The engine does the rest (:func:`lrcourse.engine.train`): a run whose loss is no
 finite or exceeds 10 × max(first loss, ``loss_floor``) is stopped and reported
 (``h.diverged``, ``h.diverged_at``), never plotted as if it had trained.
 
-From a shell: ``python -m lrcourse.cases.mlp --lrs 0.08,0.12,0.16``.
+From a shell: ``python -m lrcourse.cases mlp --lrs 0.08,0.12,0.16``.
 """
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 import sys
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -50,8 +50,12 @@ from lrcourse import engine
 from lrcourse.cases import _cli as cli
 from lrcourse.engine.sharpness import top_hessian_eigenpair
 
-DEFAULTS = {"n_train": 512, "hidden": 64, "steps": 1500, "sharpness_every": 50, "loss": "mse",
-            "eval_every": 100}
+PRESETS = {
+    # The book's setup, on digits: the images, the width, the steps, how often λ_max and the test
+    # accuracy are measured, and the loss.
+    "digits": {"n_train": 512, "hidden": 64, "steps": 1500, "sharpness_every": 50, "loss": "mse",
+               "eval_every": 100},
+}
 LOSSES = ("mse", "cross_entropy")
 # Per measurement: Lanczos, warm-started from the previous eigenvector, to a relative residual
 # of 1e-4. Power iteration with 100 products at tol 1e-3 hit its cap in 19 of 30 measurements
@@ -63,7 +67,7 @@ EIGEN_METHOD, EIGEN_MAX_PRODUCTS, EIGEN_TOL = "lanczos", 500, 1e-4
 class TanhMLP(nn.Module):
     """x → [linear → tanh] × 2 → linear → logits; PyTorch's default initialisation."""
 
-    def __init__(self, inputs: int = 64, hidden: int = DEFAULTS["hidden"], outputs: int = 10):
+    def __init__(self, inputs: int = 64, hidden: int = PRESETS["digits"]["hidden"], outputs: int = 10):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(inputs, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
                                  nn.Linear(hidden, outputs))
@@ -97,20 +101,38 @@ def subset(n_train: int, data="digits"):
     return x, y, x_test, y_test
 
 
-def _options(n_train, hidden, steps, sharpness_every, loss, data):
-    n_train = _checks.positive_int(n_train, "n_train")
-    hidden = _checks.positive_int(hidden, "hidden")
-    steps = _checks.positive_int(steps, "steps")
-    sharpness_every = _checks.positive_int(sharpness_every, "sharpness_every")
+class Config(NamedTuple):
+    """Everything about a run except α and the seed (the optimizer is plain gradient descent)."""
+
+    n_train: int
+    hidden: int
+    steps: int
+    sharpness_every: int
+    loss: str
+    data: datasets.Dataset
+    eval_every: int
+
+
+def config(n_train: int | None = None, hidden: int | None = None, steps: int | None = None,
+           sharpness_every: int | None = None, loss: str | None = None, data="digits") -> Config:
+    """The settings of a run: the preset (:data:`PRESETS`), overridden by the arguments that are not None."""
+    preset = PRESETS["digits"]
+
+    def pick(value, name):
+        return preset[name] if value is None else value
+
+    n_train = _checks.positive_int(pick(n_train, "n_train"), "n_train")
+    hidden = _checks.positive_int(pick(hidden, "hidden"), "hidden")
+    steps = _checks.positive_int(pick(steps, "steps"), "steps")
+    sharpness_every = _checks.positive_int(pick(sharpness_every, "sharpness_every"), "sharpness_every")
+    loss = pick(loss, "loss")
     criterion(loss)
     dataset = datasets.load(data)
     subset(n_train, dataset)          # checks n_train against the data
-    return dict(n_train=n_train, hidden=hidden, steps=steps, sharpness_every=sharpness_every, loss=loss,
-                data=dataset)
+    return Config(n_train, hidden, steps, sharpness_every, loss, dataset, min(preset["eval_every"], steps))
 
 
-def problem(seed: int, *, n_train: int, hidden: int, steps: int, sharpness_every: int, loss: str,
-            data) -> engine.Problem:
+def problem(seed: int, config: Config) -> engine.Problem:
     """The engine's description of one run: every batch is the whole training subset.
 
     ``loss`` also measures λ_max before the steps 0, k, 2k, … (k = ``sharpness_every``)
@@ -119,6 +141,7 @@ def problem(seed: int, *, n_train: int, hidden: int, steps: int, sharpness_every
     ``logs["converged"]`` says whether each eigenvalue met its tolerance (1 or 0, NaN where not
     measured) and ``logs["products"]`` how many Hessian-vector products it cost.
     """
+    n_train, hidden, steps, sharpness_every, loss, data, eval_every = config
     x, y, x_test, y_test = subset(n_train, data)
     num_classes = datasets.load(data).num_classes
     model = TanhMLP(x.shape[1], hidden, num_classes)
@@ -152,16 +175,15 @@ def problem(seed: int, *, n_train: int, hidden: int, steps: int, sharpness_every
     floor = 0.5 if loss == "mse" else math.log(num_classes)      # predicting 0, or a uniform guess
     return engine.Problem(
         model=model, loss=training_loss, batches=itertools.repeat((x, y)), steps=steps, evaluate=evaluate,
-        eval_every=min(DEFAULTS["eval_every"], steps), loss_floor=floor, metric_name="test accuracy",
+        eval_every=eval_every, loss_floor=floor, metric_name="test accuracy",
         maximize=True, batchable=False, logs=logs,
         config={"case": "mlp", "data": getattr(data, "name", str(data)), "n_train": n_train, "hidden": hidden,
                 "loss": loss, "sharpness_every": sharpness_every, "full_batch": True},
     )
 
 
-def train(lr, seed: int = 0, *, steps: int = DEFAULTS["steps"], n_train: int = DEFAULTS["n_train"],
-          hidden: int = DEFAULTS["hidden"], sharpness_every: int = DEFAULTS["sharpness_every"],
-          loss: str = DEFAULTS["loss"], data="digits", progress: bool = False,
+def train(lr, seed: int = 0, *, steps: int | None = None, n_train: int | None = None, hidden: int | None = None,
+          sharpness_every: int | None = None, loss: str | None = None, data="digits", progress: bool = False,
           threads: int | None = 1) -> engine.History:
     """Full-batch gradient descent at constant learning rate ``lr``; the sharpness is tracked.
 
@@ -170,20 +192,19 @@ def train(lr, seed: int = 0, *, steps: int = DEFAULTS["steps"], n_train: int = D
     ``h.metric`` the test accuracy every 100 steps, ``h.diverged`` / ``h.diverged_at``.
     """
     _checks.learning_rate(lr)
-    options = _options(n_train, hidden, steps, sharpness_every, loss, data)
-    return engine.train(lambda s: problem(s, **options), lr, seed=seed, progress=progress,
+    settings = config(n_train, hidden, steps, sharpness_every, loss, data)
+    return engine.train(lambda seed: problem(seed, settings), lr, seed=seed, progress=progress,
                         desc=f"mlp α={lr:g}", threads=threads)
 
 
-def sweep(lrs, seeds=(0,), *, steps: int = DEFAULTS["steps"], n_train: int = DEFAULTS["n_train"],
-          hidden: int = DEFAULTS["hidden"], sharpness_every: int = DEFAULTS["sharpness_every"],
-          loss: str = DEFAULTS["loss"], data="digits", progress: bool = False, threads: int | None = 1,
-          workers: int = 1) -> engine.Sweep:
+def sweep(lrs, seeds=(0,), *, steps: int | None = None, n_train: int | None = None, hidden: int | None = None,
+          sharpness_every: int | None = None, loss: str | None = None, data="digits", progress: bool = False,
+          threads: int | None = 1, workers: int = 1) -> engine.Sweep:
     """:func:`train` for every α in ``lrs`` and seed in ``seeds``, one run after another
     (``workers=2``: two at a time, in forked processes; the results are the same)."""
     _checks.learning_rates(lrs)
-    options = _options(n_train, hidden, steps, sharpness_every, loss, data)
-    return engine.sweep(lambda s: problem(s, **options), lrs, seeds, progress=progress, desc="mlp sweep",
+    settings = config(n_train, hidden, steps, sharpness_every, loss, data)
+    return engine.sweep(lambda seed: problem(seed, settings), lrs, seeds, progress=progress, desc="mlp sweep",
                         threads=threads, batched=False, workers=workers)
 
 
@@ -211,26 +232,21 @@ def plateau(history: engine.History, start: float = 0.5) -> float:
 
 # --------------------------------------------------------------------------- command line
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m lrcourse.cases.mlp",
-        description="Full-batch gradient descent on a small tanh MLP: the sharpness (top Hessian eigenvalue) "
-                    "against 2/α at each learning rate.")
-    parser.add_argument("--lrs", type=cli.numbers, default=[0.08, 0.12, 0.16],
-                        help="comma-separated learning rates (default 0.08,0.12,0.16)")
-    parser.add_argument("--seeds", type=cli.integers, default=[0], help="comma-separated seeds")
-    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"])
-    parser.add_argument("--n-train", type=int, default=DEFAULTS["n_train"], help="training images (digits)")
-    parser.add_argument("--hidden", type=int, default=DEFAULTS["hidden"])
-    parser.add_argument("--loss", default=DEFAULTS["loss"], choices=LOSSES)
-    parser.add_argument("--sharpness-every", type=int, default=DEFAULTS["sharpness_every"])
+def main(argv=None, prog: str = "python -m lrcourse.cases mlp") -> int:
+    parser = cli.parser(prog, "Full-batch gradient descent on a small tanh MLP: the sharpness (top Hessian "
+                        "eigenvalue) against 2/α at each learning rate.", [0.08, 0.12, 0.16], optimizer=None)
+    preset = PRESETS["digits"]
+    parser.add_argument("--steps", type=int, default=preset["steps"])
+    parser.add_argument("--n-train", type=int, default=preset["n_train"], help="training images (digits)")
+    parser.add_argument("--hidden", type=int, default=preset["hidden"])
+    parser.add_argument("--loss", default=preset["loss"], choices=LOSSES)
+    parser.add_argument("--sharpness-every", type=int, default=preset["sharpness_every"])
     args = parser.parse_args(argv)
     try:
         result = sweep(args.lrs, seeds=args.seeds, steps=args.steps, n_train=args.n_train, hidden=args.hidden,
-                       sharpness_every=args.sharpness_every, loss=args.loss, progress=True)
-    except (ValueError, TypeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+                       sharpness_every=args.sharpness_every, loss=args.loss, progress=True, threads=args.threads)
+    except cli.ERRORS as err:
+        return cli.fail(err)
     print(f"\n{'α':>8} {'seed':>5} {'2/α':>8} {'first λ_max':>12} {'plateau':>8} {'final loss':>11}  outcome")
     for h in result:
         lr = h.config["lr"]
@@ -243,4 +259,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m lrcourse.cases.mlp"))

@@ -38,17 +38,15 @@ almost 0 for good, is reported separately (:func:`collapsed_at`).
 
 From a shell, for full-scale runs with a progress bar per run::
 
-    python -m lrcourse.cases.rl --env MinAtar/Breakout-v1 --lrs 1e-4,1e-3,1e-2 --steps 5000
+    python -m lrcourse.cases rl --env MinAtar/Breakout-v1 --lrs 1e-4,1e-3,1e-2 --steps 5000
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import itertools
 import math
 import sys
-import time
 from typing import Callable, NamedTuple
 
 import gymnasium as gym
@@ -344,7 +342,7 @@ def a2c_loss(forward, rollout: Rollout, gamma, gae_lambda, value_coef,
 
 # --------------------------------------------------------------------------- the case for the engine
 
-class Settings(NamedTuple):
+class Config(NamedTuple):
     """Everything about a run except α, the seed and the optimizer."""
 
     env: str
@@ -367,9 +365,10 @@ class Settings(NamedTuple):
         return self.steps * self.num_envs * self.rollout_steps
 
 
-def settings(env=DEFAULT_ENV, steps=None, num_envs=None, rollout_steps=None, eval_every=None,
-             eval_episodes=None, gamma=0.99, gae_lambda=0.95, value_coef=0.5, entropy_coef=0.01) -> Settings:
-    """The settings of a run on ``env``: its kind's preset, overridden by the arguments that are not None."""
+def config(env=DEFAULT_ENV, steps=None, num_envs=None, rollout_steps=None, eval_every=None,
+           eval_episodes=None, gamma=0.99, gae_lambda=0.95, value_coef=0.5, entropy_coef=0.01) -> Config:
+    """The settings of a run on ``env``: its kind's preset (:data:`PRESETS`), overridden by the
+    arguments that are not None."""
     env = check_env(env)
     kind = env_kind(env)
     preset = PRESETS[kind]
@@ -377,7 +376,7 @@ def settings(env=DEFAULT_ENV, steps=None, num_envs=None, rollout_steps=None, eva
     def pick(value, name):
         return _checks.positive_int(preset[name] if value is None else value, name)
 
-    return Settings(
+    return Config(
         env=env, kind=kind, num_envs=pick(num_envs, "num_envs"), rollout_steps=pick(rollout_steps, "rollout_steps"),
         steps=pick(steps, "steps"), eval_every=pick(eval_every, "eval_every"),
         eval_episodes=pick(eval_episodes, "eval_episodes"), eval_max_steps=preset["eval_max_steps"],
@@ -387,39 +386,40 @@ def settings(env=DEFAULT_ENV, steps=None, num_envs=None, rollout_steps=None, eva
         entropy_coef=_checks.nonnegative(entropy_coef, "entropy_coef value"))
 
 
-def problem(seed: int, s: Settings) -> engine.Problem:
+def problem(seed: int, config: Config) -> engine.Problem:
     """The engine's description of one run: the actor-critic, its rollouts and loss, the evaluation.
 
     Called inside :func:`lrcourse.engine.repeatable`, so the networks' initial
     weights come from the seeded global generator; the environments and the
     action sampling have their own generators, seeded from ``seed``.
     """
-    envs = make_envs(s.env, s.num_envs)
-    eval_envs = make_envs(s.env, s.eval_episodes, **EVAL_ENV_KWARGS.get(s.kind, {}))
-    to_tensor = observations(s.kind)
+    envs = make_envs(config.env, config.num_envs)
+    eval_envs = make_envs(config.env, config.eval_episodes, **EVAL_ENV_KWARGS.get(config.kind, {}))
+    to_tensor = observations(config.kind)
     space = envs.single_observation_space
     obs_shape = tuple(to_tensor(np.zeros((1, *space.shape), dtype=space.dtype)).shape[1:])
     num_actions = int(envs.single_action_space.n)
-    model = actor_critic(s.network, obs_shape, num_actions)
+    model = actor_critic(config.network, obs_shape, num_actions)
     player = Player(envs, seed, to_tensor)
     logs = {"entropy": [], "episode_return": []}
 
     def loss(forward, _step):
-        rollout = player.play(forward, s.rollout_steps)
-        total, entropy = a2c_loss(forward, rollout, s.gamma, s.gae_lambda, s.value_coef, s.entropy_coef)
+        rollout = player.play(forward, config.rollout_steps)
+        total, entropy = a2c_loss(forward, rollout, config.gamma, config.gae_lambda, config.value_coef,
+                                  config.entropy_coef)
         logs["entropy"].append(entropy.item())
         logs["episode_return"].append(float(np.mean(player.finished)) if player.finished else math.nan)
         return total
 
     return engine.Problem(
-        model=model, loss=loss, batches=itertools.count(), steps=s.steps,
-        evaluate=lambda forward: evaluate(forward, eval_envs, to_tensor, s.eval_max_steps),
-        eval_every=s.eval_every,
+        model=model, loss=loss, batches=itertools.count(), steps=config.steps,
+        evaluate=lambda forward: evaluate(forward, eval_envs, to_tensor, config.eval_max_steps),
+        eval_every=config.eval_every,
         # The policy-gradient loss measures no progress, and its critic part grows with the returns
         # as the agent improves: only a loss or a gradient that is not finite counts as divergence.
         loss_floor=math.inf,
         metric_name="mean return", maximize=True, batchable=False, logs=logs,
-        config={"case": "rl", **s._asdict(), "env_steps": s.env_steps, "num_actions": num_actions},
+        config={"case": "rl", **config._asdict(), "env_steps": config.env_steps, "num_actions": num_actions},
     )
 
 
@@ -443,7 +443,7 @@ def _with_collapse(h: engine.History) -> engine.History:
 
 def random_return(env: str = DEFAULT_ENV, eval_episodes: int | None = None) -> float:
     """The mean return of uniformly random actions on the evaluation episodes every run is measured on."""
-    s = settings(env, eval_episodes=eval_episodes)
+    s = config(env, eval_episodes=eval_episodes)
     envs = make_envs(s.env, s.eval_episodes, **EVAL_ENV_KWARGS.get(s.kind, {}))
     num_actions = int(envs.single_action_space.n)
 
@@ -470,13 +470,13 @@ def train(lr=None, seed: int = 0, *, env: str = DEFAULT_ENV, steps: int | None =
     ``steps`` counts updates, each after a rollout of ``rollout_steps`` steps in
     ``num_envs`` environments. Defaults for CartPole: 150 updates of 64 × 8
     steps (76,800 environment steps), evaluated every 15 on 16 episodes;
-    MinAtar: 200 updates of 32 × 8, evaluated every 20. ``optimizer`` is a
+    MinAtar: 200 updates of 32 × 8, evaluated every 40. ``optimizer`` is a
     torch.optim name (Adam by default, as usual in RL) and ``optimizer_kwargs``
     its arguments; ``schedule(k)`` replaces ``lr`` at update k.
     """
     _checks.lr_or_schedule(lr, schedule)
-    s = settings(env, steps, num_envs, rollout_steps, eval_every, eval_episodes, gamma, gae_lambda,
-                 value_coef, entropy_coef)
+    s = config(env, steps, num_envs, rollout_steps, eval_every, eval_episodes, gamma, gae_lambda,
+               value_coef, entropy_coef)
     h = engine.train(lambda seed: problem(seed, s), lr, seed=seed, optimizer=optimizer, schedule=schedule,
                      clip_norm=clip_norm, progress=progress,
                      desc=s.env if lr is None else f"{s.env} α={lr:g}", threads=threads, **optimizer_kwargs)
@@ -498,15 +498,13 @@ def sweep(lrs, seeds=(0, 1, 2), *, env: str = DEFAULT_ENV, steps: int | None = N
     a :class:`~lrcourse.engine.Sweep`.
     """
     _checks.learning_rates(lrs)
-    s = settings(env, steps, num_envs, rollout_steps, eval_every, eval_episodes, gamma, gae_lambda,
-                 value_coef, entropy_coef)
+    s = config(env, steps, num_envs, rollout_steps, eval_every, eval_episodes, gamma, gae_lambda,
+               value_coef, entropy_coef)
     result = engine.sweep(lambda seed: problem(seed, s), lrs, seeds, optimizer=optimizer, schedule=schedule,
                           clip_norm=clip_norm, progress=progress, desc=f"{s.env} sweep", threads=threads,
                           batched=False, workers=workers, **optimizer_kwargs)
     return dataclasses.replace(result, histories={k: _with_collapse(h) for k, h in result.histories.items()})
 
-
-# --------------------------------------------------------------------------- command line
 
 def lr_range_test(seed: int = 0, *, env: str = DEFAULT_ENV, start_lr: float = 1e-7, end_lr: float = 10.0,
                   steps: int = 100, rule: str = "valley", optimizer: str = "adam", num_envs: int | None = None,
@@ -521,61 +519,48 @@ def lr_range_test(seed: int = 0, *, env: str = DEFAULT_ENV, start_lr: float = 1e
     range is fastai's, 1e-7 to 10: with Adam it covers this agent's usable α (chapter 8's
     grid: best at 0.00316) and the test stops at the blow-up, a few decades below 10.
     """
-    s = settings(env, 1, num_envs, rollout_steps, None, None, gamma, gae_lambda, value_coef, entropy_coef)
+    s = config(env, 1, num_envs, rollout_steps, None, None, gamma, gae_lambda, value_coef, entropy_coef)
     return engine.lr_range_test(lambda seed: problem(seed, s), seed=seed, threads=threads, start_lr=start_lr,
                                 end_lr=end_lr, steps=steps, rule=rule, optimizer=optimizer, clip_norm=clip_norm,
                                 progress=progress, desc=f"{s.env} range test", **optimizer_kwargs)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m lrcourse.cases.rl",
-        description="Train the actor-critic agent of the course at several learning rates and print the returns.")
+# --------------------------------------------------------------------------- command line
+
+def main(argv=None, prog: str = "python -m lrcourse.cases rl") -> int:
+    parser = cli.parser(prog, "Train the actor-critic agent of the course at several learning rates and print "
+                        "the returns.", [1e-4, 1e-3, 1e-2, 1e-1], optimizer="adam")
     parser.add_argument("--env", default=DEFAULT_ENV,
                         help=f"a gymnasium id: {DEFAULT_ENV} (default), {MINATAR_BREAKOUT}, {ALE_BREAKOUT} (needs ale-py)")
-    parser.add_argument("--lrs", type=cli.numbers, default=[1e-4, 1e-3, 1e-2, 1e-1],
-                        help="comma-separated learning rates (default 1e-4,1e-3,1e-2,1e-1)")
-    parser.add_argument("--seeds", type=cli.integers, default=[0], help="comma-separated seeds")
     parser.add_argument("--steps", type=int, default=None,
                         help="updates per run (default: 150 classic, 200 MinAtar, 20000 ALE)")
     parser.add_argument("--num-envs", type=int, default=None, help="environments played at once")
     parser.add_argument("--rollout-steps", type=int, default=None, help="steps per environment between updates")
     parser.add_argument("--eval-every", type=int, default=None, help="updates between evaluations")
     parser.add_argument("--eval-episodes", type=int, default=None, help="episodes per evaluation")
-    parser.add_argument("--optimizer", default="adam", help="a torch.optim name: adam (default), sgd, rmsprop, …")
-    parser.add_argument("--opt", type=cli.keyword, action="append", default=[], metavar="NAME=VALUE",
-                        help="optimizer argument, e.g. --opt eps=1e-5 (repeatable)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: repeatable, and fastest for the small networks)")
     args = parser.parse_args(argv)
-    options = dict(env=args.env, steps=args.steps, num_envs=args.num_envs, rollout_steps=args.rollout_steps,
-                   eval_every=args.eval_every, eval_episodes=args.eval_episodes, optimizer=args.optimizer,
-                   threads=args.threads, **dict(args.opt))
+
+    def report(h):
+        state = "diverged" if h.diverged else "collapsed" if h.config["collapsed_at"] is not None else ""
+        print(f"α={h.config['lr']:g} seed {h.config['seed']}: final {h.final:.4g}, "
+              f"best {np.nanmax(h.metric):.4g} {state}".rstrip(), flush=True)
+
     try:
-        lrs, seeds = _checks.learning_rates(args.lrs), _checks.seeds(args.seeds)
-        s = settings(args.env, args.steps, args.num_envs, args.rollout_steps, args.eval_every, args.eval_episodes)
-        start = time.perf_counter()
-        histories = {}
-        for seed in seeds:            # one progress bar per run: full-scale runs are long
-            for lr in lrs:
-                h = train(float(lr), seed=seed, progress=True, **options)
-                histories[(float(lr), seed)] = h
-                state = ("diverged" if h.diverged else
-                         "collapsed" if h.config["collapsed_at"] is not None else "")
-                print(f"α={lr:g} seed {seed}: final {h.final:.4g}, best {np.nanmax(h.metric):.4g} {state}".rstrip(),
-                      flush=True)
-        result = engine.Sweep(lrs=lrs, seeds=seeds, histories=histories, seconds=time.perf_counter() - start,
-                              batched=False, metric_name="mean return", maximize=True)
+        s = config(args.env, args.steps, args.num_envs, args.rollout_steps, args.eval_every, args.eval_episodes)
+        result = cli.one_by_one(train, args.lrs, args.seeds, metric_name="mean return", maximize=True, each=report,
+                                env=args.env, steps=args.steps, num_envs=args.num_envs,
+                                rollout_steps=args.rollout_steps, eval_every=args.eval_every,
+                                eval_episodes=args.eval_episodes, optimizer=args.optimizer, threads=args.threads,
+                                **cli.optimizer_kwargs(args))
         baseline = random_return(args.env, args.eval_episodes)
-    except (ValueError, TypeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    except cli.ERRORS as err:
+        return cli.fail(err)
     print(f"\n{s.env}: {s.steps} updates of {s.num_envs} × {s.rollout_steps} steps "
-          f"({s.env_steps:,} environment steps), {args.optimizer} {dict(args.opt) or ''}".rstrip())
+          f"({s.env_steps:,} environment steps), {cli.optimizer_label(args)}")
     print(result.table())
     print(f"best α: {result.best():g}    random play: {baseline:.4g}    ({result.seconds:.1f} s)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m lrcourse.cases.rl"))
