@@ -1,7 +1,9 @@
 """Shared fixtures: the book is built once per test session, with warnings as errors."""
 
+import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -45,3 +47,10 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def figure_json(html):
+    """(data, layout) of the plotly figure in a static HTML page: the JSON of its ``Plotly.newPlot`` call."""
+    match = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*\}),\s*\{\"responsive\"", html, re.S)
+    assert match, "the static HTML does not call Plotly.newPlot as expected"
+    return json.loads(match.group(1)), json.loads(match.group(2))

@@ -1,8 +1,6 @@
 """Batch size and sharpness: tables, the batch-size explorer, the sharpness figure."""
 
-import json
 import math
-import re
 
 import numpy as np
 import pytest
@@ -13,14 +11,9 @@ from lrcourse import figures
 from lrcourse.core import schedules
 from lrcourse.results import analysis
 from lrcourse.results import tables
+from conftest import figure_json
 
 LRS = 2.0 ** np.arange(-3, 3)          # 0.125 … 4
-
-
-def _figure_json(html):
-    match = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*\}),\s*\{\"responsive\"", html, re.S)
-    assert match, "the static HTML does not call Plotly.newPlot as expected"
-    return json.loads(match.group(1)), json.loads(match.group(2))
 
 
 def _history(final, diverged_at=None, steps=100, lr=0.1, sharpness=None):
@@ -120,7 +113,7 @@ def test_bad_sweeps(sweeps):
 
 def test_explorer_static_steps_draw_each_batch_size(sweeps):
     explorer = figures.batch_size_explorer(sweeps, value=32)
-    data, layout = _figure_json(explorer.to_html())
+    data, layout = figure_json(explorer.to_html())
     steps = layout["sliders"][0]["steps"]
     assert [s["label"] for s in steps] == ["16", "32", "64"]
     assert layout["sliders"][0]["active"] == 1

@@ -1,7 +1,6 @@
 """The explorer renders live (widget) and static (precomputed plotly slider) from one object."""
 
 import json
-import re
 
 import numpy as np
 import pytest
@@ -9,6 +8,7 @@ import pytest
 from lrcourse.core import objectives
 from lrcourse.figures.explorer import Explorer
 from lrcourse.figures import trajectory_explorer
+from conftest import figure_json
 
 GRID = np.geomspace(0.01, 0.3, 41)
 
@@ -18,14 +18,8 @@ def explorer():
     return trajectory_explorer(objectives.quadratic((1.0, 10.0)), [1.0, 1.0], GRID, steps=25, value=0.1)
 
 
-def _figure_json(html):
-    match = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*\}),\s*\{\"responsive\"", html, re.S)
-    assert match, "the static HTML does not call Plotly.newPlot as expected"
-    return json.loads(match.group(1)), json.loads(match.group(2))
-
-
 def test_static_html_holds_one_precomputed_step_per_grid_value(explorer):
-    data, layout = _figure_json(explorer.to_html())
+    data, layout = figure_json(explorer.to_html())
     steps = layout["sliders"][0]["steps"]
     assert len(steps) == len(GRID) >= 40
     dynamic = steps[0]["args"][2]
@@ -40,7 +34,7 @@ def test_static_html_holds_one_precomputed_step_per_grid_value(explorer):
 
 
 def test_static_view_starts_at_the_chosen_value(explorer):
-    _, layout = _figure_json(explorer.to_html())
+    _, layout = figure_json(explorer.to_html())
     active = layout["sliders"][0]["active"]
     assert GRID[active] == pytest.approx(0.1, rel=0.05)
 

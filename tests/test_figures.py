@@ -1,8 +1,6 @@
 """The figures of chapter 2: where runs end (double well), the rate curve, the eigen-coordinates."""
 
 import dataclasses
-import json
-import re
 
 import numpy as np
 import pytest
@@ -10,15 +8,10 @@ import pytest
 from lrcourse.core import descent, objectives, theory
 from lrcourse import figures
 from lrcourse.results import tables
+from conftest import figure_json
 
 WELL = objectives.double_well(0.3)
 BOWL = objectives.quadratic((1.0, 10.0), angle=np.pi / 6)
-
-
-def _figure_json(html):
-    match = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*\}),\s*\{\"responsive\"", html, re.S)
-    assert match, "the HTML does not call Plotly.newPlot as expected"
-    return json.loads(match.group(1)), json.loads(match.group(2))
 
 
 # -- landing -----------------------------------------------------------------------------
@@ -80,7 +73,7 @@ def test_basin_map_draws_the_landing_codes_and_the_curvature_limits():
     dotted = sorted(s.x0 for s in fig.layout.shapes if s.line.dash == "dot")
     expected_x = sorted(np.log10(2 / (12 * WELL.minimizers[:, 0] ** 2 - 4)))
     np.testing.assert_allclose(dotted, expected_x, atol=1e-6)
-    data, _ = _figure_json(figures.show(fig, "basin")._repr_html_())
+    data, _ = figure_json(figures.show(fig, "basin")._repr_html_())
     assert data[0]["type"] == "heatmap"
 
 
@@ -118,7 +111,7 @@ def test_eigen_explorer_coordinates_shrink_by_one_minus_alpha_lambda():
         assert c[0] > 0  # every coordinate starts positive
         np.testing.assert_allclose(c[1:] / c[:-1], 1 - lr * lam, rtol=1e-9)
     assert "+0.83 for λ = 1" in explorer.title(lr) and "-0.70 for λ = 10" in explorer.title(lr)
-    _, layout = _figure_json(explorer.to_html())
+    _, layout = figure_json(explorer.to_html())
     assert len(layout["sliders"][0]["steps"]) == 41
 
 

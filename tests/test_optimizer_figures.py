@@ -2,7 +2,6 @@
 
 import ast
 import functools
-import json
 import math
 import re
 
@@ -20,14 +19,9 @@ from lrcourse import interview
 from lrcourse.engine import recording
 from lrcourse.results import analysis
 from lrcourse.results import tables
+from conftest import figure_json
 
 FACTORIES = [optim.sgd, optim.adagrad, optim.rmsprop, optim.adam, optim.adamw]
-
-
-def _figure_json(html):
-    match = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*\}),\s*\{\"responsive\"", html, re.S)
-    assert match, "the static HTML does not call Plotly.newPlot as expected"
-    return json.loads(match.group(1)), json.loads(match.group(2))
 
 
 # ------------------------------------------------------------------ update_source
@@ -93,7 +87,7 @@ def test_each_static_step_draws_each_optimizer_s_own_run():
     lrs = np.geomspace(1e-3, 10.0, 41)
     makers = {"GD": optim.sgd, "Adam": optim.adam}
     explorer = figures.paths_explorer(bowl, w0, lrs, makers, steps=30, value=0.0178)
-    data, layout = _figure_json(explorer.to_html())
+    data, layout = figure_json(explorer.to_html())
     steps = layout["sliders"][0]["steps"]
     assert len(steps) == 41
     assert steps[0]["args"][2] == [2, 3]                       # contours and minimum stay; two paths follow

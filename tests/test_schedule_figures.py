@@ -2,9 +2,6 @@
 
 import json
 import math
-import re
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -16,12 +13,7 @@ from lrcourse import figures
 from lrcourse.core import theory
 from lrcourse.results import analysis
 from lrcourse.results import tables
-
-
-def _figure_json(html):
-    match = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*\}),\s*\{\"responsive\"", html, re.S)
-    assert match, "the static HTML does not call Plotly.newPlot as expected"
-    return json.loads(match.group(1)), json.loads(match.group(2))
+from conftest import figure_json
 
 
 # ------------------------------------------------------------------ schedule explorers
@@ -37,7 +29,7 @@ def test_each_static_step_draws_that_parameter_s_schedule():
     values = np.geomspace(0.001, 0.1, 21)
     explorer = figures.schedule_explorer(lambda lam: schedules.exponential(0.1, lam), values,
                                                 label="λ", value=0.01, log=True, steps=50)
-    data, layout = _figure_json(explorer.to_html())
+    data, layout = figure_json(explorer.to_html())
     steps = layout["sliders"][0]["steps"]
     assert len(steps) == len(values) >= 20
     assert steps[0]["args"][2] == [1]               # the reference curve stays, α(t) follows the slider
@@ -60,7 +52,7 @@ def test_an_integer_parameter_gets_integers_and_a_grid_slider():
                                                 integer=True, steps=100)
     explorer.to_html()
     assert explorer.grid_only and all(type(s) is int for s in seen)
-    _, layout = _figure_json(explorer.to_html())
+    _, layout = figure_json(explorer.to_html())
     assert [s["label"] for s in layout["sliders"][0]["steps"]][:3] == ["5", "10", "15"]
 
 
@@ -138,7 +130,7 @@ def test_many_constant_rates_at_once_match_one_at_a_time():
 def test_noise_floor_explorer_shows_measured_loss_and_predicted_floor():
     lrs = np.geomspace(0.01, 0.15, 21)
     explorer = figures.noise_floor_explorer(BOWL, W0, lrs, steps=400, noise=1.0, seeds=300, value=0.1)
-    data, layout = _figure_json(explorer.to_html())
+    data, layout = figure_json(explorer.to_html())
     steps = layout["sliders"][0]["steps"]
     assert len(steps) == len(lrs)
     for i in (0, 20):
