@@ -129,3 +129,14 @@ def lr_or_schedule(lr, schedule) -> None:
                          "(the schedule sets α at every step: pass lr=None)")
     elif not callable(schedule):
         raise ValueError(f"Invalid schedule: {schedule!r} (expected a callable step -> lr)")
+
+
+def files(directory, names, what: str, layout: str):
+    """``directory`` (a ``pathlib.Path``) if it holds every file in ``names``, else a
+    ``FileNotFoundError`` naming ``what`` is missing; ``layout`` says what is expected where."""
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{what} folder {directory} does not exist; " + layout)
+    missing = [name for name in names if not (directory / name).is_file()]
+    if missing:
+        raise FileNotFoundError(f"{what} files missing in {directory}: {', '.join(missing)}; " + layout)
+    return directory

@@ -28,6 +28,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lrcourse import _checks
+
 DATA_ENV = "LRCOURSE_DATA"
 CIFAR10_DIRNAME = "cifar-10-batches-py"
 CIFAR10_TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
@@ -208,12 +210,7 @@ def cifar10(root=None) -> Dataset:
     files expected and where.
     """
     directory = cifar10_dir(root)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"CIFAR-10 folder {directory} does not exist; " + _expected_layout(directory))
-    missing = [name for name in CIFAR10_FILES if not (directory / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"CIFAR-10 files missing in {directory}: {', '.join(missing)}; "
-                                + _expected_layout(directory))
+    _checks.files(directory, CIFAR10_FILES, "CIFAR-10", _expected_layout(directory))
     train = [read_cifar10_batch(directory / name) for name in CIFAR10_TRAIN_FILES]
     x_train = np.concatenate([x for x, _ in train])
     y_train = np.concatenate([y for _, y in train])

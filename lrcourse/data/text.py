@@ -34,6 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from lrcourse import _checks
 from lrcourse.data.images import DATA_ENV
 
 PTB_DIRNAME = "ptb"
@@ -263,12 +264,7 @@ def ptb(root=None, level: str = "word") -> Corpus:
     """
     _check_level(level)
     directory = ptb_dir(root)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"Penn Treebank folder {directory} does not exist; " + _expected_layout(directory))
-    missing = [name for name in PTB_FILES if not (directory / name).is_file()]
-    if missing:
-        raise FileNotFoundError(f"Penn Treebank files missing in {directory}: {', '.join(missing)}; "
-                                + _expected_layout(directory))
+    _checks.files(directory, PTB_FILES, "Penn Treebank", _expected_layout(directory))
     lines = [read_ptb_file(directory / name) for name in PTB_FILES]
     if level == "word":
         return _word_corpus("ptb", *lines)
