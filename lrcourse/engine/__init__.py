@@ -1,4 +1,4 @@
-"""The torch engine shared by the case studies (CNN, LSTM, RL).
+"""The torch engine shared by the case studies (CNN, LSTM, RL, MLP).
 
 A case study builds a :class:`Problem` for a seed (model, loss, batches, metric);
 the engine trains it:
@@ -9,7 +9,8 @@ the engine trains it:
 * :func:`sweep` — many runs over α × seeds, batched across α with
   ``torch.func.vmap`` where the model allows it; returns a :class:`Sweep`;
 * :func:`lr_range_test` — the learning-rate range test (α grows exponentially over a
-  short run) and the rules that suggest an α from its curve; returns a :class:`RangeTest`;
+  short run: the loop of :func:`train` with a stop rule, the weights restored after) and
+  the rules that suggest an α from its curve; returns a :class:`RangeTest`;
 * :func:`top_hessian_eigenvalue` — the sharpness of a loss (power iteration on
   Hessian-vector products, :mod:`lrcourse.engine.sharpness`);
 * :func:`to_torch` — a torch scheduler that follows any schedule of the core;

@@ -11,7 +11,8 @@ and record the loss of every step, smoothed by a debiased exponential moving ave
 The test stops once the smoothed loss exceeds ``stop_factor`` × its best value so
 far (or a loss or gradient is not finite): past that point α is plainly too high.
 (For a loss that can be negative the margin is ``(stop_factor − 1) × |best|``.)
-The weights are put back as they were at the start, in memory.
+The weights are put back as they were at the start, in memory. The steps are those of
+every run: :func:`lrcourse.engine.loop.run`, given this schedule and this stop rule.
 
 A suggestion rule reads α off the curve. Three are in use, each a pure function of
 ``(lrs, losses)``:
