@@ -346,8 +346,8 @@ def lr_range_test(seed: int = 0, *, start_lr: float = 1e-5, end_lr: float = 1.0,
     """The LR range test (:mod:`lrcourse.engine.lr_range`) on a fresh :class:`GPT`: ``steps``
     batches while α grows from ``start_lr`` to ``end_lr``.
 
-    The default range, 1e-5 to 1, covers where AdamW trains this model (about 1e-3 to 1e-2
-    at the default size) on both sides, and reaches the blow-up.
+    The default range, 1e-5 to 1, brackets where AdamW trains this model (about 1e-3 to 1e-2
+    at the default size, 300 steps) on both sides: the loss falls, then rises again before 1.
     """
     make, _ = _options(data, 1, batch_size, context, width, layers, heads, norm, False)
     return engine.lr_range_test(make, seed=seed, threads=threads, start_lr=start_lr, end_lr=end_lr,
