@@ -198,6 +198,35 @@ def test_optimizer_kwargs_pass_through():
     assert adam.config["optimizer"] == "adam" and not adam.diverged
 
 
+def test_the_loop_takes_a_stop_rule_and_can_restore_the_weights():
+    """``loop.run`` is the loop of ``train`` and of the range test: a stop rule sees every loss
+    before its step, and ``restore=True`` puts the weights back, after an exception too."""
+    from lrcourse.engine import loop
+
+    problem = toy(0)
+    start = {k: v.clone() for k, v in problem.model.state_dict().items()}
+    seen = []
+
+    def stop(k, value):
+        seen.append(value)
+        return k == 3
+
+    h = loop.run(problem, torch.optim.SGD, np.full(problem.steps, 0.5), {}, stop=stop, restore=True)
+    assert h.diverged and h.diverged_at == 3 and list(h.loss) == seen and h.steps == 3
+    assert all(torch.equal(start[k], v) for k, v in problem.model.state_dict().items())
+
+    def explode(k, value):
+        if k == 2:
+            raise RuntimeError("interrupted")
+        return False
+
+    with pytest.raises(RuntimeError, match="interrupted"):
+        loop.run(problem, torch.optim.SGD, np.full(problem.steps, 0.5), {}, stop=explode, restore=True)
+    assert all(torch.equal(start[k], v) for k, v in problem.model.state_dict().items())
+    trained = loop.run(problem, torch.optim.SGD, np.full(problem.steps, 0.5), {})
+    assert not trained.diverged and not torch.equal(start["0.weight"], problem.model.state_dict()["0.weight"])
+
+
 def test_progress_bar_prints(capsys):
     engine.train(toy, 0.1, seed=0, progress=True, desc="toy run")
     assert "toy run" in capsys.readouterr().err

@@ -78,13 +78,11 @@ class TanhMLP(nn.Module):
 
 def criterion(name: str):
     """The training loss by name: ``"mse"`` is ½‖out − e_y‖² averaged over the batch."""
-    if name == "mse":
+    if _checks.one_of(name, "loss", LOSSES) == "mse":
         def mse(out, y):
             return 0.5 * (out - F.one_hot(y, out.shape[-1]).to(out.dtype)).pow(2).sum(-1).mean()
         return mse
-    if name == "cross_entropy":
-        return F.cross_entropy
-    raise ValueError(f"Invalid loss: {name!r} (expected one of {', '.join(map(repr, LOSSES))})")
+    return F.cross_entropy
 
 
 def subset(n_train: int, data="digits"):
