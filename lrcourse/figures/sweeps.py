@@ -307,3 +307,26 @@ def batch_size_explorer(sweeps: Mapping[int, object], *, reference: int | None =
 
     return Explorer(fig, traces, sizes.astype(float), value=float(sizes[-1] if value is None else value),
                     label="batch size B", title=title, log=True, grid_only=True, fmt="{:.0f}", height=500)
+
+
+def log_curves_figure(sweep, log: str, lrs, *, title: str, y_title: str, x_title: str = "update",
+                      y_range=None) -> go.Figure:
+    """``logs[log]`` of every run at each α of ``lrs`` against the step: one colour per α, one
+    line per seed, one legend entry per α (e.g. the policy's entropy in each rollout of an agent)."""
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError(f"Invalid title: {title!r} (every figure says what it shows)")
+    lrs = list(lrs)
+    if not lrs:
+        raise ValueError("Invalid lrs value: [] (expected at least one α of the sweep)")
+    fig = go.Figure()
+    for i, lr in enumerate(lrs):
+        color = CURVE_COLORS[i % len(CURVE_COLORS)]
+        for j, seed in enumerate(sweep.seeds):
+            h = sweep[lr, seed]
+            if log not in h.logs:
+                raise ValueError(f"Invalid log value: {log!r} (the runs logged {sorted(h.logs)})")
+            fig.add_trace(go.Scatter(y=np.asarray(h.logs[log], dtype=float), mode="lines",
+                                     line=dict(color=color, width=1.5), name=f"α = {lr:.3g}",
+                                     legendgroup=str(lr), showlegend=j == 0))
+    return styled(fig, title_text=title, xaxis_title=x_title, yaxis=dict(title=y_title, range=y_range),
+                  legend=dict(orientation="h", y=-0.2), margin=dict(l=60, r=20, t=60, b=40))

@@ -519,3 +519,77 @@ def landing_groups(objective: Objective, start: float, lrs, *, steps: int = 1000
         group = [lr for lr, _ in group]
         rows.append(f"{group[0]:6.3f} {group[-1]:6.3f} {len(group):6d}   {labels[code]}")
     return "\n".join(rows)
+
+
+# ------------------------------------------------------------------ case studies: the RL agent and the range test
+
+def mean_curve(sweep, lr: float) -> tuple[np.ndarray, np.ndarray]:
+    """The evaluation steps of the runs at α = ``lr`` and their metric averaged over the seeds,
+    evaluation by evaluation: ``mean_i = (1/n) Σ_seeds metric_i``."""
+    runs = [sweep[lr, seed] for seed in sweep.seeds]
+    steps = np.asarray(runs[0].metric_steps)
+    if any(len(h.metric) != len(steps) for h in runs):
+        raise ValueError(f"Invalid sweep: the runs at α = {lr:g} were not evaluated at the same steps")
+    return steps, np.mean([np.asarray(h.metric, dtype=float) for h in runs], axis=0)
+
+
+def step_reaching(sweep, lr: float, target: float) -> int | None:
+    """The first evaluation step at which the mean curve of α = ``lr`` (:func:`mean_curve`)
+    reached ``target`` (≥ it, or ≤ it for a metric to minimise); ``None`` if it never did."""
+    steps, mean = mean_curve(sweep, lr)
+    with np.errstate(invalid="ignore"):
+        hit = np.flatnonzero(mean >= target if sweep.maximize else mean <= target)
+    return int(steps[hit[0]]) if hit.size else None
+
+
+def mean_final(sweep, lr: float) -> float:
+    """The final metric of the runs at α = ``lr``, mean over the seeds whose final metric is finite."""
+    return float(sweep.summary()["mean"][row_of(sweep, lr)])
+
+
+def flagged(sweep, key: str) -> np.ndarray:
+    """Per α of the grid, how many runs have a value for ``config[key]`` (not None), e.g. the
+    update at which an RL policy collapsed."""
+    return np.array([sum(h.config.get(key) is not None for h in row) for row in sweep.grid])
+
+
+def seeds_apart(sweep, low: float, high: float) -> bool:
+    """Whether every seed at α = ``high`` ended better than every seed at α = ``low`` (higher
+    final metric, or lower for a metric to minimise); runs without a finite final metric never do."""
+    worse, better = (np.array([sweep[lr, s].final for s in sweep.seeds], dtype=float) for lr in (low, high))
+    if not (np.all(np.isfinite(worse)) and np.all(np.isfinite(better))):
+        return False
+    return bool(better.min() > worse.max() if sweep.maximize else better.max() < worse.min())
+
+
+def centred_average(lrs, values, window: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """A moving average centred on each step, where the whole window fits (no lag, but it needs
+    the later values too): ``(lrs[h:-h], (1/window) Σ_{j=-h}^{h} values[k+j])`` with h = window // 2."""
+    window = _checks.positive_int(window, "window")
+    lrs, values = np.asarray(lrs, dtype=float), np.asarray(values, dtype=float)
+    if window % 2 == 0 or window > len(values) or lrs.shape != values.shape:
+        raise ValueError(f"Invalid window: {window} (expected an odd number up to {len(values)}, "
+                         "and lrs and values of one length)")
+    half = window // 2
+    return lrs[half:len(lrs) - half], np.convolve(values, np.ones(window) / window, mode="valid")
+
+
+class FlatPart(NamedTuple):
+    """The range of a range test's losses where α < ``below``: the smoothed losses past the
+    first tenth of the points (where the average has settled), and the raw losses."""
+
+    smoothed_low: float
+    smoothed_high: float
+    raw_low: float
+    raw_high: float
+
+
+def flat_part(result, below: float) -> FlatPart:
+    """How far the losses of a range test wander below α = ``below`` (see :class:`FlatPart`)."""
+    _checks.positive(below, "below")
+    lrs, losses, raw, _ = range_test_curve(result)
+    flat = lrs < below
+    settled = losses[flat][len(lrs) // 10:]
+    if settled.size == 0:
+        raise ValueError(f"Invalid below value: {below:g} (no settled point of the test lies below it)")
+    return FlatPart(float(settled.min()), float(settled.max()), float(raw[flat].min()), float(raw[flat].max()))

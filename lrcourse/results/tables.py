@@ -26,17 +26,23 @@ from lrcourse.results.analysis import (
     checked_rules,
     cliff,
     first_reach,
+    flagged,
+    flat_part,
     good_range,
     layer_spread,
     lowest_lr_reaching,
+    mean_curve,
+    mean_final,
     plateau,
     range_test_curve,
     row_of,
     runs_trained,
     scaling_factor,
+    seeds_apart,
     sharpness_curve,
     sharpness_solves,
     stability_limit,
+    step_reaching,
     steps_of,
     train_loss,
     two_minima_curvatures,
@@ -741,3 +747,254 @@ def conditioning_table(kappas, w0, *, angle: float = np.pi / 6, steps: int = 150
         want = [theory.steps_to_tolerance(lr, kappa, 1.0, tol) for lr in lrs]
         rows.append(f"{kappa:5d} {want[0]:11d} {got[0]:8d} {got[0] / kappa:7.1f} {want[1]:10d} {got[1]:8d}")
     return "\n".join(rows)
+
+
+# ------------------------------------------------- case studies: the RL agent and the range test
+
+
+def agent_budget(config, *, random_return: float | None = None, digits: int = 1,
+                 frame_skip: int | None = None) -> str:
+    """An agent's budget from its configuration (``rl.config(...)``, or one of ``rl.PRESETS``)::
+
+        environment steps per run = updates × games × steps per rollout
+
+    then, when the configuration has them, the transitions per update and γ, λ, β; the evaluation;
+    the mean return of random play (``digits`` decimals); the frames (× ``frame_skip``)."""
+    def get(key):
+        return config.get(key) if isinstance(config, Mapping) else getattr(config, key, None)
+
+    keys = ("steps", "num_envs", "rollout_steps", "eval_episodes", "eval_every")
+    if any(not isinstance(get(k), int) for k in keys):
+        raise ValueError(f"Invalid config: {config!r} (expected rl.config(...) or one of rl.PRESETS)")
+    steps, games, rollout, episodes, every = (_checks.positive_int(get(k), k) for k in keys)
+    env_steps = steps * games * rollout
+    lines = [f"{steps:,} updates × {games} games × {rollout} steps", f"= {env_steps:,} environment steps per run"]
+    if get("gamma") is not None:
+        lines.append(f"{games * rollout} transitions per update; γ = {get('gamma')}, "
+                     f"λ = {get('gae_lambda')}, β = {get('entropy_coef')}")
+    lines.append(f"evaluation: {episodes} episodes every {every:,} updates")
+    if random_return is not None:
+        lines.append(f"random play, same episodes: mean return {random_return:.{digits}f}")
+    if frame_skip is not None:
+        frame_skip = _checks.positive_int(frame_skip, "frame_skip")
+        lines.append(f"{env_steps:,} agent steps = {env_steps * frame_skip:,} frames "
+                     f"(an action lasts {frame_skip} frames)")
+    return "\n".join(lines)
+
+
+def evaluations_table(history, *, metric: str = "return", logs=("entropy",), digits: int = 0) -> str:
+    """One column per evaluation of a run: the step it followed, the metric, and, for the step just
+    before it, each of ``logs`` and the training loss (2 decimals)."""
+    steps = np.asarray(history.metric_steps, dtype=int)
+    if steps.size == 0:
+        raise ValueError("Invalid history: it has no evaluation")
+    at = steps - 1
+    rows = [[metric, *(f"{m:.{digits}f}" for m in history.metric)]]
+    for name in logs:
+        if name not in history.logs:
+            raise ValueError(f"Invalid logs value: {name!r} (the run logged {sorted(history.logs)})")
+        rows.append([name, *(f"{v:.2f}" for v in np.asarray(history.logs[name])[at])])
+    rows.append(["loss", *(f"{v:.2f}" for v in np.asarray(history.loss)[at])])
+    return format_table(["update", *map(str, steps)], rows)
+
+
+def _flag_title(flag: str) -> str:
+    return flag.removesuffix("_at").replace("_", " ")
+
+
+def seed_finals_table(sweep, *, lrs=None, digits: int = 0, sort: bool = False, flag: str | None = None) -> str:
+    """One row per α (``lrs``, default all of the sweep's): the final metric of each seed (in seed
+    order, or worst to best with ``sort``), their mean ± std, and with ``flag`` how many runs have
+    ``config[flag]`` set (e.g. ``"collapsed_at"``)."""
+    lrs = list(sweep.lrs) if lrs is None else list(lrs)
+    counts = flagged(sweep, flag) if flag else None
+    n, s = len(sweep.seeds), sweep.summary()
+    finals = {}
+    for lr in lrs:
+        values = np.array([sweep[lr, seed].final for seed in sweep.seeds], dtype=float)
+        if sort:
+            values = np.sort(values) if sweep.maximize else np.sort(values)[::-1]
+        finals[lr] = [f"{f:.{digits}f}" for f in values]
+    width = max(len(f) for cells in finals.values() for f in cells)
+    rows = []
+    for lr in lrs:
+        i = row_of(sweep, lr)
+        row = [f"{lr:.3g}", "  ".join(f.rjust(width) for f in finals[lr]),
+               f"{s['mean'][i]:.{digits}f} ± {s['std'][i]:.{digits}f}"]
+        rows.append(row + ([f"{counts[i]}/{n}"] if flag else []))
+    per_seed = f"final {sweep.metric_name} per seed" + (" (sorted)" if sort else "")
+    return format_table(["α", per_seed, "mean ± std", *([_flag_title(flag)] if flag else [])], rows)
+
+
+def mean_curves_table(sweep, lrs, *, digits: int = 0) -> str:
+    """One row per α of ``lrs``: the metric at each evaluation, mean over the seeds (:func:`mean_curve`)."""
+    curves = [mean_curve(sweep, lr) for lr in lrs]
+    if not curves:
+        raise ValueError("Invalid lrs value: [] (expected at least one α of the sweep)")
+    rows = [[f"α = {lr:.3g}", *(f"{m:.{digits}f}" for m in mean)] for lr, (_, mean) in zip(lrs, curves)]
+    return format_table(["update", *map(str, curves[0][0])], rows)
+
+
+def best_and_final_table(sweep, lrs, *, log: str | None = None, flag: str | None = None, digits: int = 0) -> str:
+    """One row per run at each α of ``lrs``: its best evaluation and the step it followed, its
+    final one, with ``log`` the last value of ``logs[log]``, with ``flag`` ``config[flag]`` ("–": none)."""
+    rows = []
+    for lr in lrs:
+        for seed in sweep.seeds:
+            h = sweep[lr, seed]
+            best = int(np.nanargmax(h.metric) if sweep.maximize else np.nanargmin(h.metric))
+            row = [f"{lr:.3g}", str(seed), f"{h.metric[best]:.{digits}f} ({h.metric_steps[best]})",
+                   f"{h.final:.{digits}f}"]
+            if log:
+                row.append(f"{np.asarray(h.logs[log])[-1]:.3f}")
+            if flag:
+                row.append("–" if h.config.get(flag) is None else str(h.config[flag]))
+            rows.append(row)
+    header = ["α", "seed", "best (update)", "final", *([log] if log else []), *([_flag_title(flag)] if flag else [])]
+    return format_table(header, rows)
+
+
+def log_start_table(sweep, lr: float, log: str, *, steps: int = 5, digits: int = 4) -> str:
+    """``logs[log]`` of each seed's run at α = ``lr`` over its first ``steps`` updates."""
+    steps = _checks.positive_int(steps, "steps")
+    rows = [[f"seed {seed}", *(f"{v:.{digits}f}" for v in np.asarray(sweep[lr, seed].logs[log])[:steps])]
+            for seed in sweep.seeds]
+    return format_table([f"{log}, α = {lr:g}", *(f"update {k}" for k in range(steps))], rows)
+
+
+def catch_up_table(sweep) -> str:
+    """For each α below the sweep's best: its mean final metric, and the first evaluation at which
+    the best α's mean curve (:func:`mean_curve`) got there: how many steps a larger α saves."""
+    best = sweep.best()
+    lrs = [lr for lr in np.sort(np.asarray(sweep.lrs, dtype=float)) if lr < best]
+    rows = []
+    for lr in lrs:
+        target = mean_final(sweep, lr)
+        step = step_reaching(sweep, best, target)
+        rows.append([f"{lr:.3g}", f"{target:.0f}", "never" if step is None else str(step)])
+    return format_table(["α", f"final {sweep.metric_name}", f"α = {best:.3g} got there by update"], rows)
+
+
+def apart_table(sweep) -> str:
+    """For each pair of neighbouring α of the grid: whether every seed at the larger α ended better
+    than every seed at the smaller one (:func:`seeds_apart`)."""
+    lrs = np.sort(np.asarray(sweep.lrs, dtype=float))
+    rows = [[f"{low:g}", f"{high:g}", "yes" if seeds_apart(sweep, low, high) else "no"]
+            for low, high in zip(lrs[:-1], lrs[1:])]
+    return format_table(["lower α", "higher α", "every seed better at the higher"], rows)
+
+
+def ramp_text(lrs, *, below: float = 0.01) -> str:
+    """The learning rates of a range test: how many, from where to where, the factor per step
+    α_{k+1}/α_k and the steps per decade ln 10 / ln(factor), and how many lie below ``below``."""
+    lrs = np.asarray(lrs, dtype=float)
+    if lrs.ndim != 1 or len(lrs) < 2 or np.any(lrs <= 0) or np.any(np.diff(lrs) <= 0):
+        raise ValueError("Invalid lrs: expected at least 2 positive, increasing learning rates")
+    factor = lrs[1] / lrs[0]
+    return "\n".join([f"{len(lrs)} steps from α = {lrs[0]:g} to {lrs[-1]:g}",
+                      f"α grows × {factor:.3f} per step: {math.log(10) / math.log(factor):.1f} steps per decade",
+                      f"{np.sum(lrs < below)} of the {len(lrs)} steps use an α below {below:g}"])
+
+
+def range_test_summary(result) -> str:
+    """What a range test did, in three lines: how far it ran, its smoothed loss at the start and
+    at its lowest point, and each rule's suggestion."""
+    lrs, losses, _, suggestions = range_test_curve(result)
+    low = int(np.argmin(losses))
+    stopped = getattr(result, "stopped_at", None)
+    end = (f"ran all {len(lrs)} steps to α = {lrs[-1]:.3g}" if stopped is None
+           else f"stopped at step {stopped} (α = {lrs[-1]:.3g}): the loss blew up")
+    return "\n".join([f"{len(lrs)} steps, {end}",
+                      f"smoothed loss {losses[0]:.3f} at the start, lowest {losses[low]:.3f} at α = {lrs[low]:.3g}",
+                      "suggestions: " + ", ".join(f"{rule} {lr:.3g}" for rule, lr in suggestions.items())])
+
+
+def blow_up_table(result, *, factor: float = 2.0, last: int = 5) -> str:
+    """Where the raw loss of a range test first passed ``factor`` × its start, then its last
+    ``last`` steps: α, the raw loss and the smoothed one."""
+    _checks.positive(factor, "factor")
+    last = _checks.positive_int(last, "last")
+    lrs, losses, raw, _ = range_test_curve(result)
+    above = np.flatnonzero(raw > factor * raw[0])
+    first = (f"{raw[above[0]]:.2f} at α = {lrs[above[0]]:.3g}" if above.size else "never")
+    rows = [[f"{lrs[k]:.3g}", f"{raw[k]:.2f}", f"{losses[k]:.3f}"] for k in range(max(len(lrs) - last, 0), len(lrs))]
+    return (f"first raw loss above {factor:g} × the start: {first}\nthe last {last} steps:\n"
+            + format_table(["α", "raw loss", "smoothed"], rows))
+
+
+def flat_part_table(results: Mapping[str, object], below: float) -> str:
+    """One row per range test: the range of its smoothed and raw losses below α = ``below``
+    (:func:`flat_part`), and the α at which it stopped ("–": it ran to its end)."""
+    if not results:
+        raise ValueError("Invalid results value: {} (expected at least one name -> range test)")
+    rows = []
+    for name, r in results.items():
+        part = flat_part(r, below)
+        stopped = f"{r.lrs[-1]:.3g}" if getattr(r, "stopped_at", None) is not None else "–"
+        rows.append([name, f"{part.smoothed_low:.2f} to {part.smoothed_high:.2f}",
+                     f"{part.raw_low:.2f} to {part.raw_high:.2f}", stopped])
+    return format_table(["test", f"smoothed, α < {below:g}", f"raw, α < {below:g}", "stopped at α"], rows)
+
+
+def loss_and_metric_table(sweep, lr: float, *, window: int = 10, digits: int = 0) -> str:
+    """One row per seed at α = ``lr``: the training loss over the first and the last ``window``
+    steps (mean), the metric at the first evaluation and at the end."""
+    window = _checks.positive_int(window, "window")
+    rows, first = [], None
+    for seed in sweep.seeds:
+        h = sweep[lr, seed]
+        first = int(h.metric_steps[0])
+        rows.append([f"seed {seed}", f"{np.mean(h.loss[:window]):.2f}", f"{np.mean(h.loss[-window:]):.2f}",
+                     f"{h.metric[0]:.{digits}f}", f"{h.final:.{digits}f}"])
+    return format_table([f"α = {lr:.3g}", f"loss, first {window}", f"last {window}",
+                         f"{sweep.metric_name} after {first}", "at the end"], rows)
+
+
+def _check_cases(cases: Mapping[str, tuple], size: int, what: str) -> None:
+    if not isinstance(cases, Mapping) or not cases or any(len(c) != size for c in cases.values()):
+        raise ValueError(f"Invalid cases value: {cases!r} (expected a dict {{name: ({what})}})")
+
+
+def cost_table(cases: Mapping[str, tuple]) -> str:
+    """In optimizer steps, per case ``{name: (range tests, grid)}``: the range tests' steps, one
+    training run's, their ratio, the grid search's (α × seeds × run) and how many times the tests'."""
+    _check_cases(cases, 2, "range tests, grid Sweep")
+    rows = []
+    for name, (tests, grid) in cases.items():
+        test_steps = sum(len(t.lrs) for t in tests)
+        run_steps = max(h.steps for h in grid)
+        grid_steps = len(grid.lrs) * len(grid.seeds) * run_steps
+        rows.append([name, str(test_steps), str(run_steps), f"{test_steps / run_steps:.2f}", f"{grid_steps:,}",
+                     f"{grid_steps / test_steps:.0f}"])
+    return format_table(["case", "range test", "one run", "share of a run", "grid search", "grid ÷ test"], rows)
+
+
+def wall_times(cases: Mapping[str, tuple]) -> str:
+    """Per case ``{name: (range tests, grid)}``: the seconds the range tests and the grid search took."""
+    _check_cases(cases, 2, "range tests, grid Sweep")
+    return "\n".join(f"{name:<5} range test {sum(t.seconds for t in tests):.1f} s, "
+                     f"grid search {grid.seconds:.1f} s wall time" for name, (tests, grid) in cases.items())
+
+
+def bracket_table(cases: Mapping[str, tuple]) -> str:
+    """Per case ``{name: (range test, grid)}``: the tenth of the curve's lowest point, the lowest
+    point, the grid's best α, whether it lies between the two, and lowest point ÷ best α."""
+    _check_cases(cases, 2, "range test, grid Sweep")
+    rows = []
+    for name, (test, grid) in cases.items():
+        tenth, best = float(test.suggestions["minimum/10"]), grid.best()
+        rows.append([name, f"{tenth:.3g}", f"{10 * tenth:.3g}", f"{best:.3g}",
+                     "yes" if tenth <= best <= 10 * tenth else "no", f"{10 * tenth / best:.1f}"])
+    return format_table(["case", "lowest ÷ 10", "lowest point", "grid's best α", "inside?", "lowest ÷ best"], rows)
+
+
+def two_runs_table(cases: Mapping[str, tuple]) -> str:
+    """Per case ``{name: (range test, runs, grid)}``: the mean final metric at a tenth of the
+    curve's lowest point and at 3 × that (from ``runs``), and at the grid's best α."""
+    _check_cases(cases, 3, "range test, runs Sweep, grid Sweep")
+    rows = []
+    for name, (test, runs, grid) in cases.items():
+        tenth, best = float(test.suggestions["minimum/10"]), grid.best()
+        rows.append([name, f"{tenth:.3g}", f"{mean_final(runs, tenth):.3g}", f"{3 * tenth:.3g}",
+                     f"{mean_final(runs, 3 * tenth):.3g}", f"{best:.3g}", f"{mean_final(grid, best):.3g}"])
+    return format_table(["case", "min/10", "final", "3 × min/10", "final", "grid best", "final"], rows)
