@@ -75,7 +75,7 @@ def test_home_table_counts_starts_that_stay_or_hop():
 
 def test_landing_groups_group_consecutive_alphas_that_end_alike():
     well = objectives.double_well(0.3)
-    lines = analysis.landing_groups(well, 1.8, np.geomspace(0.01, 0.35, 60), steps=500).splitlines()
+    lines = tables.landing_groups(well, 1.8, np.geomspace(0.01, 0.35, 60), steps=500).splitlines()
     assert lines[0].startswith("α from")
     assert lines[1].split()[0] == "0.010" and lines[1].endswith("local minimum (w = 0.96)")  # small α stays home
     assert lines[-1].endswith("diverged") and lines[-1].split()[1] == "0.350"

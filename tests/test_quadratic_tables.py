@@ -18,8 +18,9 @@ def _numbers(line):
 def test_one_step_table_exact_loss_and_first_order_guess():
     bowl = objectives.quadratic((1.0, 10.0))
     lines = tables.one_step_table(bowl, np.array([1.0, 1.0]), [0.1, 0.25]).splitlines()
-    assert _numbers(lines[0]) == pytest.approx([0.1, 0.405, -4.6])     # 𝓛((0.9, 0)) = 0.405; 5.5 − 0.1·101
-    assert _numbers(lines[1])[1] == pytest.approx(11.5312, abs=1e-4)    # above 2/L the step raises the loss
+    assert lines[0].split()[0] == "α" and "first-order guess" in lines[0]
+    assert _numbers(lines[1]) == pytest.approx([0.1, 0.405, -4.6])     # 𝓛((0.9, 0)) = 0.405; 5.5 − 0.1·101
+    assert _numbers(lines[2])[1] == pytest.approx(11.5312, abs=1e-4)    # above 2/L the step raises the loss
 
 
 def test_threshold_table_converges_below_two_over_l_and_diverges_above():
@@ -49,7 +50,7 @@ def test_coordinates_table_ratios_are_one_minus_alpha_lambda():
 
 def test_conditioning_table_steps_grow_with_kappa():
     lines = tables.conditioning_table([10, 100], W0, steps=1500).splitlines()
-    (k10, want10, got10, per10, *_), (k100, want100, got100, per100, *_) = (_numbers(l) for l in lines[2:])
+    (k10, want10, got10, per10, *_), (k100, want100, got100, per100, *_) = (_numbers(l) for l in lines[1:])
     assert (want10, got10, want100, got100) == (69, 69, 691, 691)   # at α* the measurement is the prediction
     assert per10 == per100 == pytest.approx(6.9)
     never = tables.conditioning_table([100], W0, steps=50).splitlines()[-1]

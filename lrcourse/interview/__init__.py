@@ -62,6 +62,11 @@ __all__ = [
     "step_size",
     "defaults",
     "describe_defaults",
+    "topics_table",
+    "step_table",
+    "later_steps_table",
+    "defaults_text",
+    "defaults_differences",
     "deck_fields",
     "deck_tags",
     "build_deck",
@@ -601,6 +606,60 @@ def step_size(optimizer, grad: float, steps: int = 1, theta: float = 0.0) -> flo
         new_theta, state = optimizer.step(theta, np.array([float(grad)]), state)
         size, theta = abs(new_theta[0] - theta[0]), new_theta
     return float(size)
+
+
+def topics_table(guide: Guide) -> str:
+    """Per topic: the questions listed under it (their first tag) and those tagged with it."""
+    from lrcourse.results.tables import format_table
+
+    rows = [[t.title, len(guide.on(t.id)), len(guide.tagged(t.id))] for t in guide.topics]
+    return format_table(["topic", "listed here", "tagged"], rows)
+
+
+def step_table(optimizers: Mapping[str, object], grads) -> str:
+    """The first step |Δθ| of each optimizer (rows) for each constant gradient g (columns)."""
+    from lrcourse.results.tables import format_table
+
+    if not optimizers:
+        raise ValueError("Invalid optimizers value: {} (expected at least one name -> optimizer)")
+    rows = [[name, *(f"{step_size(opt, g):.3g}" for g in grads)] for name, opt in optimizers.items()]
+    return format_table(["g", *(f"{g:g}" for g in grads)], rows)
+
+
+def later_steps_table(cases: Mapping[str, tuple]) -> str:
+    """|Δθ| at chosen steps under a constant gradient. ``cases`` maps a label to
+    ``(optimizer, gradient, θ₀, steps)``; a step a case does not list is left blank."""
+    from lrcourse.results.tables import format_table
+
+    if not cases:
+        raise ValueError("Invalid cases value: {} (expected at least one label -> case)")
+    columns = sorted({t for *_, at in cases.values() for t in at})
+    rows = []
+    for label, (opt, grad, theta, at) in cases.items():
+        sizes = {t: f"{step_size(opt, grad, t, theta):.3g}" for t in at}
+        rows.append([label, f"{grad:g}", f"{theta:g}", *(sizes.get(t, "") for t in columns)])
+    return format_table(["", "g", "θ₀", *(f"step {t}" for t in columns)], rows)
+
+
+def defaults_text(functions, width: int = 72) -> str:
+    """One paragraph per optimizer or scheduler: ``Name: its defaults``, wrapped at ``width``."""
+    import textwrap
+
+    return "\n".join(textwrap.fill(f"{fn.__name__}: {describe_defaults(fn)}", width=width,
+                                   subsequent_indent="    ") for fn in functions)
+
+
+def defaults_differences(pairs: Mapping[str, tuple]) -> str:
+    """Which defaults of lrcourse's optimizers differ from torch's: ``pairs`` maps a name to
+    ``(lrcourse factory, torch class)``; compared on lrcourse's arguments."""
+    from lrcourse.results.tables import format_table
+
+    rows = []
+    for name, (ours_fn, torch_class) in pairs.items():
+        ours, theirs = defaults(ours_fn), defaults(torch_class)
+        differ = [arg for arg in ours if ours[arg] != theirs.get(arg)]
+        rows.append([name, torch_class.__name__, ", ".join(differ) or "nothing"])
+    return format_table(["lrcourse.optim", "torch.optim", "defaults that differ"], rows, align="lll")
 
 
 # Arguments of torch.optim's classes that switch implementations rather than the math.

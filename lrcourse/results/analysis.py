@@ -6,14 +6,13 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from itertools import groupby
 from typing import Callable, Mapping, NamedTuple
 
 import numpy as np
 
 from lrcourse import _checks
 from lrcourse.core import optim, theory
-from lrcourse.core.descent import final_positions, landing, landing_labels, run
+from lrcourse.core.descent import final_positions, landing, run
 from lrcourse.core.objectives import Objective, curvature, quadratic
 
 
@@ -508,17 +507,21 @@ def selection(wells: Mapping[str, Objective], starts, lrs, *, steps: int = 1000,
     return Selection(dict(wells), starts, lrs, int(steps), roles, sharpness)
 
 
-def landing_groups(objective: Objective, start: float, lrs, *, steps: int = 1000, tol: float = 1e-3) -> str:
-    """From one ``start``, where gradient descent ends at each α, with consecutive α that end
-    the same way grouped into one row (first α, last α, how many, where)."""
-    lrs = np.asarray(lrs, dtype=float).reshape(-1)
-    ends = landing(final_positions(objective, [start], lrs, steps)[0], objective.minimizers, tol)
-    labels = landing_labels(objective)
-    rows = ["α from     to   runs   ends in"]
-    for code, group in groupby(zip(lrs, ends), key=lambda pair: pair[1]):
-        group = [lr for lr, _ in group]
-        rows.append(f"{group[0]:6.3f} {group[-1]:6.3f} {len(group):6d}   {labels[code]}")
-    return "\n".join(rows)
+def descent_distances(objective: Objective, w0, lr, steps: int) -> np.ndarray:
+    """‖w_t − w*‖ for t = 0 … ``steps`` under gradient descent with exact gradients::
+
+        w_{t+1} = w_t − α_t ∇𝓛(w_t)      (α_t = lr, or lr(t) for a schedule)
+
+    ``w*`` is the objective's first minimizer."""
+    steps = _checks.positive_int(steps, "steps")
+    opt = optim.sgd(lr=lr)
+    w = np.asarray(w0, dtype=float)
+    state, target = opt.init(w), objective.minimizers[0]
+    out = [np.linalg.norm(w - target)]
+    for _ in range(steps):
+        w, state = opt.step(w, objective.grad(w), state)
+        out.append(np.linalg.norm(w - target))
+    return np.array(out)
 
 
 # ------------------------------------------------------------------ case studies: the RL agent and the range test

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+from itertools import groupby
 from fractions import Fraction
 from typing import Callable, Iterable, Mapping
 
@@ -14,7 +15,7 @@ import numpy as np
 
 from lrcourse import _checks
 from lrcourse.core import descent, logistic, objectives, optim, theory
-from lrcourse.core.descent import final_positions, landing, measured_rate, run
+from lrcourse.core.descent import final_positions, landing, landing_labels, measured_rate, run
 from lrcourse.core.objectives import Objective, quadratic
 from lrcourse.results.analysis import (
     StepFactors,
@@ -78,18 +79,17 @@ def training_table(trained, lrs, data) -> str:
     is the ``logistic.TwoDigits`` split the runs were trained on."""
     if set(trained) != set(lrs):
         raise ValueError(f"Invalid lrs value: names {sorted(lrs)} (expected the names of trained, {sorted(trained)})")
-    width = max(len(name) for name in trained)
-    rows = [f"{'':>{width}}  {'α':>5}  train loss  train acc  test acc"]
+    rows = []
     for name, run_ in trained.items():
         lr = lrs[name]
         if run_.diverged:
-            rows.append(f"{name:>{width}}  {lr:>5g}  diverged at step {run_.diverged_at} "
-                        f"(loss {run_.losses[run_.diverged_at]:.1e})")
+            rows.append([name, f"{lr:g}", "diverged", f"at step {run_.diverged_at}",
+                         f"loss {run_.losses[run_.diverged_at]:.1e}"])
             continue
         train_acc = logistic.accuracy(run_.weights, data.X_train, data.y_train)
         test_acc = logistic.accuracy(run_.weights, data.X_test, data.y_test)
-        rows.append(f"{name:>{width}}  {lr:>5g}  {run_.losses[-1]:>10.3g}  {train_acc:>9.3f}  {test_acc:>8.3f}")
-    return "\n".join(rows)
+        rows.append([name, f"{lr:g}", f"{run_.losses[-1]:.3g}", f"{train_acc:.3f}", f"{test_acc:.3f}"])
+    return format_table(["", "α", "train loss", "train acc", "test acc"], rows)
 
 
 def layer_table(columns: Mapping[str, Mapping[str, np.ndarray]], *, digits: int = 2) -> str:
@@ -103,16 +103,11 @@ def layer_table(columns: Mapping[str, Mapping[str, np.ndarray]], *, digits: int 
     for title, spread in spreads.items():
         if list(spread) != layers:
             raise ValueError(f"Invalid columns: {title!r} has layers {list(spread)}, expected {layers}")
-    width = max(len(name) for name in layers)
     cells = {title: [f"{s.median:.{digits}g} [{s.p10:.{digits}g}, {s.p90:.{digits}g}]" for s in spread.values()]
              for title, spread in spreads.items()}
-    col_width = {title: max(len(title), *(len(c) for c in cells[title])) for title in cells}
     count = next(iter(spreads.values()))
-    lines = [f"{'layer':<{width}}  {'params':>6}  " + "  ".join(f"{t:>{col_width[t]}}" for t in cells)]
-    for i, name in enumerate(layers):
-        lines.append(f"{name:<{width}}  {count[name].count:>6}  "
-                     + "  ".join(f"{cells[t][i]:>{col_width[t]}}" for t in cells))
-    return "\n".join(lines)
+    rows = [[name, count[name].count, *(cells[t][i] for t in cells)] for i, name in enumerate(layers)]
+    return format_table(["layer", "params", *cells], rows)
 
 
 def momentum_edges(lam: float, betas, *, steps: int = 3000, width: float = 0.02, points: int = 400) -> str:
@@ -124,16 +119,15 @@ def momentum_edges(lam: float, betas, *, steps: int = 3000, width: float = 0.02,
     _checks.positive(lam, "lam")
     steps = _checks.positive_int(steps, "steps")
     line = quadratic((lam,))
-    lines = [" β    predicted 2(1+β)/λ   largest α that    smallest α that",
-             "                             still shrinks     grows"]
+    rows = [["", "2(1+β)/λ", "still shrinks", "grows"]]     # the header's second line
     for beta in betas:
         predicted = 2 * (1 + beta) / lam
         grid = predicted * np.linspace(1 - width, 1 + width, points)
         runs = run(line, [1.0], grid, steps=steps, optimizer=functools.partial(optim.sgd, momentum=beta))
         size = np.abs(runs.path[:, :, 0])
         shrinks = size[-1] < size[steps // 2]
-        lines.append(f"{beta:4}   {predicted:18.5f}   {grid[shrinks].max():15.5f}   {grid[~shrinks].min():14.5f}")
-    return "\n".join(lines)
+        rows.append([str(beta), f"{predicted:.5f}", f"{grid[shrinks].max():.5f}", f"{grid[~shrinks].min():.5f}"])
+    return format_table(["β", "predicted", "largest α that", "smallest α that"], rows, align="rrrr")
 
 
 def momentum_rate_summary(betas, products, rates, *, show=(0.0, 0.5, 0.9), at=(0.5, 1.5, 2.5)) -> str:
@@ -164,25 +158,21 @@ def heavy_ball_table(mu: float, L: float, w0, *, steps: int = 2000, tol: float =
     contenders = (("gradient descent", theory.optimal_lr(L, mu), 0.0, (kappa - 1) / (kappa + 1)),
                   ("heavy-ball momentum", (2 / (np.sqrt(L) + np.sqrt(mu))) ** 2,
                    ((np.sqrt(L) - np.sqrt(mu)) / (np.sqrt(L) + np.sqrt(mu))) ** 2, (root - 1) / (root + 1)))
-    lines = [f"κ = {kappa:g}",
-             "                          α      β    predicted rate  measured rate  steps to 𝓛 ≤ "
-             + f"{tol:g}".replace("e-0", "e-")]
+    rows = []
     for name, lr, beta, predicted in contenders:
         runs = run(bowl, w0, [lr], steps=steps, optimizer=functools.partial(optim.sgd, momentum=beta))
         measured = measured_rate(np.linalg.norm(runs.path[100:600, 0], axis=-1))
-        lines.append(f"{name:<22} {lr:7.4f}  {beta:5.3f}  {predicted:14.3f}  {measured:13.3f}"
-                     f"  {runs.steps_to(tol)[0]:17d}")
-    return "\n".join(lines)
+        rows.append([name, f"{lr:.4f}", f"{beta:.3f}", f"{predicted:.3f}", f"{measured:.3f}", runs.steps_to(tol)[0]])
+    header = ["", "α", "β", "predicted rate", "measured rate", "steps to 𝓛 ≤ " + f"{tol:g}".replace("e-0", "e-")]
+    return f"κ = {kappa:g}\n" + format_table(header, rows)
 
 
 def constant_gradient_table(steps: Mapping[str, np.ndarray], *, at=(1, 2, 10, 100, 1000)) -> str:
     """Whether |Δθ|/α is the same in every coordinate (to 0.1 %), then its value at the steps ``at``."""
     same = all(np.allclose(s, s[:, :1], rtol=1e-3) for s in steps.values())
-    lines = [f"|Δθ|/α is the same for the {next(iter(steps.values())).shape[1]} gradient sizes, to 0.1 %: {same}", "",
-             "     t" + "".join(f"{name:>10}" for name in steps)]
-    for t in at:
-        lines.append(f"{t:6d}" + "".join(f"{s[t - 1, 0]:10.3g}" for s in steps.values()))
-    return "\n".join(lines)
+    rows = [[t, *(f"{s[t - 1, 0]:.3g}" for s in steps.values())] for t in at]
+    return (f"|Δθ|/α is the same for the {next(iter(steps.values())).shape[1]} gradient sizes, to 0.1 %: {same}\n\n"
+            + format_table(["t", *steps], rows, align="r" * (1 + len(steps))))
 
 
 def bowl_table(objectives: Mapping[str, Objective], w0, lrs, contenders: Mapping[str, Callable], *,
@@ -190,37 +180,32 @@ def bowl_table(objectives: Mapping[str, Objective], w0, lrs, contenders: Mapping
     """Per optimizer and objective: the best α of the grid ``lrs``, its final loss, and how
     many α bring the loss to ``tol`` within ``steps`` steps (diverged runs count as ∞)."""
     lrs = np.asarray(lrs, dtype=float)
-    lines = [f"{'':>18}" + "".join(f"{title:>32}" for title in objectives),
-             f"{'':>18}" + f"   best α  its loss  α with 𝓛≤{tol:g}" * len(objectives)]
-    for name, make in contenders.items():
-        line = f"{name:>18}"
-        for f in objectives.values():
+    blocks = []
+    for title, f in objectives.items():                 # one table per objective, one under the other
+        rows = []
+        for name, make in contenders.items():
             runs = run(f, w0, lrs, steps=steps, optimizer=make)
             final = np.where(runs.diverged, np.inf, runs.loss[-1] - f.min_value)
-            line += f"   {lrs[final.argmin()]:6.3g}  {final.min():8.1e}  {np.sum(final <= tol):14d}"
-        lines.append(line)
-    return "\n".join(lines)
+            rows.append([name, f"{lrs[final.argmin()]:.3g}", f"{final.min():.1e}", int(np.sum(final <= tol))])
+        blocks.append(f"{title}\n" + format_table(["", "best α", "its loss", f"α with 𝓛≤{tol:g}"], rows))
+    return "\n\n".join(blocks)
 
 
 def sweeps_table(sweeps: Mapping[str, object]) -> str:
     """Mean ± std of the final metric per α, one column per sweep, with the number of diverged seeds (✕)."""
     summaries = {name: sweep.summary() for name, sweep in sweeps.items()}
     lrs = next(iter(summaries.values()))["lr"]
-    lines = ["       α   " + "   ".join(f"{name:>16}" for name in summaries)]
-    for i, lr in enumerate(lrs):
-        cells = [f"{s['mean'][i]:.3f} ± {s['std'][i]:.3f} {s['diverged'][i]}✕" for s in summaries.values()]
-        lines.append(f"{lr:8.3g}   " + "   ".join(cells))
-    return "\n".join(lines)
+    rows = [[f"{lr:.3g}", *(f"{s['mean'][i]:.3f} ± {s['std'][i]:.3f} {s['diverged'][i]}✕" for s in summaries.values())]
+            for i, lr in enumerate(lrs)]
+    return format_table(["α", *summaries], rows, align="r" * (1 + len(summaries)))
 
 
 def finals_table(sweeps: Mapping[str, object], seed: int = 0) -> str:
     """The final metric of one seed per α, one column per sweep (✕: diverged)."""
     lrs = list(next(iter(sweeps.values())).lrs)
-    lines = ["       α   " + "".join(f"{name:>10}" for name in sweeps)]
-    for lr in lrs:
-        cells = ["✕" if s[lr, seed].diverged else f"{s[lr, seed].final:.4g}" for s in sweeps.values()]
-        lines.append(f"{lr:8.3g}   " + "".join(f"{c:>10}" for c in cells))
-    return "\n".join(lines)
+    rows = [[f"{lr:.3g}", *("✕" if s[lr, seed].diverged else f"{s[lr, seed].final:.4g}" for s in sweeps.values())]
+            for lr in lrs]
+    return format_table(["α", *sweeps], rows, align="r" * (1 + len(sweeps)))
 
 
 def range_table(sweeps: Mapping[str, object], tolerance: float) -> str:
@@ -248,12 +233,9 @@ def step_ratio_table(ratios, factors: StepFactors, *, steps_per_epoch: int, epoc
         if epoch * steps_per_epoch > len(ratios):
             raise ValueError(f"Invalid epochs: {epoch} (the run has {len(ratios) / steps_per_epoch:g} epochs)")
         rows.append((f"epoch {epoch}", slice((epoch - 1) * steps_per_epoch, epoch * steps_per_epoch)))
-    lines = [f"{'':<9}  {'|Δθ|/α':>8}  {'90th pct':>8}  {'SNR |m̂|/√û':>11}  {'scale √û/√v̂':>12}"]
-    for label, rows_ in rows:
-        r = ratios[rows_]
-        lines.append(f"{label:<9}  {np.median(r):8.3g}  {np.percentile(r, 90):8.3g}  "
-                     f"{np.nanmedian(factors.snr[rows_]):11.3g}  {np.nanmedian(factors.scale[rows_]):12.3g}")
-    return "\n".join(lines)
+    cells = [[label, f"{np.median(ratios[at]):.3g}", f"{np.percentile(ratios[at], 90):.3g}",
+              f"{np.nanmedian(factors.snr[at]):.3g}", f"{np.nanmedian(factors.scale[at]):.3g}"] for label, at in rows]
+    return format_table(["", "|Δθ|/α", "90th pct", "SNR |m̂|/√û", "scale √û/√v̂"], cells)
 
 
 def decay_table(lrs, wds, grid, *, reference, tolerance: float = 0.02, steps: int | None = None) -> str:
@@ -270,27 +252,26 @@ def decay_table(lrs, wds, grid, *, reference, tolerance: float = 0.02, steps: in
         raise ValueError(f"Invalid grid: shape {grid.shape} and reference {reference.shape} "
                          f"(expected {(wds.size, lrs.size)} and {(lrs.size,)})")
     _checks.nonnegative(tolerance, "tolerance")
-    head = f"{'α':>7}  {'best λ':>7}  {'α·λ':>7}  {'largest λ losing ≤ ' + format(tolerance, 'g'):>22}  {'α·λ':>7}"
-    lines = [head + (f"  {'α·λ·steps':>9}" if steps else "")]
+    header = ["α", "best λ", "α·λ", f"largest λ losing ≤ {tolerance:g}", "α·λ"] + (["α·λ·steps"] if steps else [])
+    rows = []
     for j, lr in enumerate(lrs):
         best = wds[np.nanargmax(grid[:, j])]
         harmless = np.cumprod(grid[:, j] >= reference[j] - tolerance).astype(bool)
         largest = wds[harmless].max() if harmless.any() else np.nan
-        line = f"{lr:7g}  {best:7g}  {lr * best:7.2g}  {largest:22g}  {lr * largest:7.2g}"
-        lines.append(line + (f"  {lr * largest * steps:9.3g}" if steps else ""))
-    return "\n".join(lines)
+        row = [f"{lr:g}", f"{best:g}", f"{lr * best:.2g}", f"{largest:g}", f"{lr * largest:.2g}"]
+        rows.append(row + ([f"{lr * largest * steps:.3g}"] if steps else []))
+    return format_table(header, rows, align="r" * len(header))
 
 
 def grid_table(grids: Mapping[str, np.ndarray], *, rows, columns, row_name: str = "λ") -> str:
     """``grids[title][i, j]`` as text: one line per title and row value, one column per column value."""
-    lines = [" " * 23 + "  ".join(f"{c:<6g}" for c in columns)]
+    lines = []
     for title, grid in grids.items():
         grid = np.asarray(grid, dtype=float)
         if grid.shape != (len(rows), len(columns)):
             raise ValueError(f"Invalid grids: {title!r} has shape {grid.shape}, expected {(len(rows), len(columns))}")
-        for value, row in zip(rows, grid):
-            lines.append(f"{title:<10} {row_name} = {value:<6g}  " + "  ".join(f"{x:.3f} " for x in row))
-    return "\n".join(lines)
+        lines += [[title, f"{row_name} = {value:g}", *(f"{x:.3f}" for x in row)] for value, row in zip(rows, grid)]
+    return format_table(["", "", *(f"{c:g}" for c in columns)], lines, align="ll" + "r" * len(columns))
 
 
 def decay_summary(grids: Mapping[str, np.ndarray], wds, reference, *, tolerance: float = 0.02) -> str:
@@ -393,10 +374,8 @@ def comparison_table(sweeps: Mapping[str, object], *, last: int, peak: float | N
     steps, averaged over the seeds that did not diverge.
     """
     peaks = check_same_lrs(sweeps)
-    name_width = max(len(n) for n in sweeps) + 2
     some = next(iter(sweeps.values()))
-    rows = [f"{'schedule':<{name_width}}{'peak α':>7}  {some.metric_name + ' (mean ± std)':>26}"
-            f"  {'train loss':>10}  diverged"]
+    rows = []
     for name, sweep in sweeps.items():
         lr = sweep.best() if peak is None else peak
         i = int(np.argmin(np.abs(np.log(peaks) - np.log(lr))))
@@ -404,21 +383,19 @@ def comparison_table(sweeps: Mapping[str, object], *, last: int, peak: float | N
         histories = sweep.grid[i]
         losses = [train_loss(h, last) for h in histories]
         loss = np.mean([v for v in losses if np.isfinite(v)]) if any(np.isfinite(losses)) else float("nan")
-        rows.append(f"{name:<{name_width}}{peaks[i]:>7.3g}  {s['mean'][i]:>17.3f} ± {s['std'][i]:<6.3f}"
-                    f"  {loss:>10.4f}  {s['diverged'][i]:>4d}/{len(sweep.seeds)}")
-    return "\n".join(rows)
+        rows.append([name, f"{peaks[i]:.3g}", f"{s['mean'][i]:.3f} ± {s['std'][i]:.3f}", f"{loss:.4f}",
+                     f"{s['diverged'][i]}/{len(sweep.seeds)}"])
+    return format_table(["schedule", "peak α", some.metric_name + " (mean ± std)", "train loss", "diverged"], rows)
 
 
 def peak_table(sweeps: Mapping[str, object]) -> str:
     """Mean final metric of each schedule (rows) at each peak α (columns); ✕n marks n diverged runs."""
     peaks = check_same_lrs(sweeps)
-    name_width = max(len(n) for n in sweeps) + 2
-    rows = [f"{'peak α':<{name_width}}" + "".join(f"{p:>9.3g}" for p in peaks)]
+    rows = []
     for name, sweep in sweeps.items():
         s = sweep.summary()
-        cells = [f"{m:.3f}" + (f"✕{d}" if d else "") for m, d in zip(s["mean"], s["diverged"])]
-        rows.append(f"{name:<{name_width}}" + "".join(f"{c:>9}" for c in cells))
-    return "\n".join(rows)
+        rows.append([name, *(f"{m:.3f}" + (f"✕{d}" if d else "") for m, d in zip(s["mean"], s["diverged"]))])
+    return format_table(["peak α", *(f"{p:.3g}" for p in peaks)], rows)
 
 
 def batch_size_table(sweeps: Mapping[int, object], *, target: float = 0.95, tolerance: float = 0.01,
@@ -465,8 +442,7 @@ def scaling_table(sweeps: Mapping[int, object], ratios, *, rule: str = "linear")
                                                 rtol=1e-6, atol=0).any() for r in ratios)]
     if not sizes:
         raise ValueError(f"Invalid ratios: {ratios.tolist()!r} (no α = r·{unit} is on the grid of α)")
-    head = f"{'α/' + unit:>8} " + "".join(f"{'B = ' + str(b):>11}" for b in sizes)
-    rows = [head]
+    rows = []
     for r in ratios:
         cells = []
         for b in sizes:
@@ -479,8 +455,8 @@ def scaling_table(sweeps: Mapping[int, object], ratios, *, rule: str = "linear")
             i = int(match[0])
             s = sweep.summary()
             cells.append(f"{s['mean'][i]:.3f}" + (f"✕{s['diverged'][i]}" if s["diverged"][i] else ""))
-        rows.append(f"{_ratio_label(r):>8} " + "".join(f"{c:>11}" for c in cells))
-    return "\n".join(rows)
+        rows.append([_ratio_label(r), *cells])
+    return format_table([f"α/{unit}", *(f"B = {b}" for b in sizes)], rows, align="r" * (1 + len(sizes)))
 
 
 def examples_table(sweeps: Mapping[int, object], n_train: int) -> str:
@@ -492,13 +468,13 @@ def examples_table(sweeps: Mapping[int, object], n_train: int) -> str:
     if len(epochs) != 1:
         raise ValueError(f"Invalid sweeps: epochs {sorted(epochs)} (expected the same number for every batch size)")
     epochs = epochs.pop()
-    rows = [f"{epochs} epochs × {n_train:,} images = {epochs * n_train:,} example gradients per run",
-            f"{'B':>5} {'steps':>6} {'examples = steps × B':>21}  {'vs epochs × n':>14}"]
+    rows = []
     for b in sizes:
         steps = int(next(iter(sweeps[b])).config["steps"])
         seen = steps * int(b)
-        rows.append(f"{b:>5} {steps:>6} {seen:>21,}  {seen / (epochs * n_train) - 1:>+14.1%}")
-    return "\n".join(rows)
+        rows.append([int(b), steps, f"{seen:,}", f"{seen / (epochs * n_train) - 1:+.1%}"])
+    return (f"{epochs} epochs × {n_train:,} images = {epochs * n_train:,} example gradients per run\n"
+            + format_table(["B", "steps", "examples = steps × B", "vs epochs × n"], rows, align="rrrr"))
 
 
 def trained_table(sweeps: Mapping[int, object], *, below: float = 0.5) -> str:
@@ -506,14 +482,14 @@ def trained_table(sweeps: Mapping[int, object], *, below: float = 0.5) -> str:
     not diverged) out of the seeds, then :func:`stability_limit`, the largest α where all did."""
     sizes = check_batch_sweeps(sweeps)
     lrs = np.sort(np.asarray(next(iter(sweeps.values())).lrs, dtype=float))
-    rows = [f"{'B':>5}  " + "".join(f"{'α = ' + format(lr, '.3g'):>11}" for lr in lrs) + f"  {'all trained up to':>18}"]
+    rows = []
     for b in sizes:
         _, trained = runs_trained(sweeps[b], below)
         n = len(sweeps[b].seeds)
         limit = stability_limit(sweeps[b], below)
-        rows.append(f"{b:>5}  " + "".join(f"{f'{k}/{n}':>11}" for k in trained)
-                    + f"  {'–' if math.isnan(limit) else format(limit, '.3g'):>18}")
-    return "\n".join(rows)
+        rows.append([int(b), *(f"{k}/{n}" for k in trained), "–" if math.isnan(limit) else f"{limit:.3g}"])
+    header = ["B", *(f"α = {lr:.3g}" for lr in lrs), "all trained up to"]
+    return format_table(header, rows, align="r" * len(header))
 
 
 def end_sharpness_table(histories: Mapping[int, object], sharpness: Mapping[int, float]) -> str:
@@ -522,31 +498,31 @@ def end_sharpness_table(histories: Mapping[int, object], sharpness: Mapping[int,
     if not isinstance(histories, Mapping) or not histories or set(histories) != set(sharpness):
         raise ValueError("Invalid histories: expected a non-empty dict {batch size: History} "
                          "with the same keys as sharpness")
-    rows = [f"{'B':>5} {'α':>6} {'final ' + 'metric':>13} {'λ_max at the end':>17} {'2/λ_max':>9}"]
+    rows = []
     for b in sorted(histories):
         h, lam = histories[b], float(sharpness[b])
         final = "diverged" if h.diverged else f"{h.final:.3f}"
-        rows.append(f"{b:>5} {h.config['lr']:>6.3g} {final:>13} {lam:>17.3g} {2 / lam:>9.3g}")
-    return "\n".join(rows)
+        rows.append([int(b), f"{h.config['lr']:.3g}", final, f"{lam:.3g}", f"{2 / lam:.3g}"])
+    return format_table(["B", "α", "final metric", "λ_max at the end", "2/λ_max"], rows, align="rrrrr")
 
 
 def warmup_table(runs: Mapping[tuple, object]) -> str:
     """One row per (batch size, warmup epochs, α) of ``runs``, a dict ``{(B, warmup epochs): Sweep}``:
-    each seed's final metric or ✕ and the step at which it diverged, the runs that trained
+    each seed's final metric or "✕ at n", diverged at step n; the runs that trained
     (final metric ≥ 0.5), and α(t) at the last step before each divergence."""
     if not isinstance(runs, Mapping) or not runs:
         raise ValueError(f"Invalid runs: {runs!r} (expected a dict {{(batch size, warmup epochs): Sweep}})")
-    seeds = len(next(iter(runs.values())).seeds)
-    rows = [f"{'B':>4} {'warmup':>7} {'α':>5}   {'final ' + 'metric per seed (✕ at: diverged at step)':<{11 * seeds}}"
-            f" {'trained':>7}   α(t) where runs diverged"]
+    seeds = next(iter(runs.values())).seeds
+    rows = []
     for (b, warmup), sweep in runs.items():
         lrs, trained = runs_trained(sweep, 0.5)
         for lr, k in zip(lrs, trained):
             hs = [sweep[lr, seed] for seed in sweep.seeds]
-            finals = "".join(f"{f'✕ at {h.diverged_at}' if h.diverged else f'{h.final:.3f}':>11}" for h in hs)
+            finals = [f"✕ at {h.diverged_at}" if h.diverged else f"{h.final:.3f}" for h in hs]
             at = ", ".join(f"{h.lrs[-1]:.2f}" for h in hs if h.diverged and len(h.lrs))
-            rows.append(f"{b:>4} {str(warmup) + ' ep':>7} {lr:>5g}   {finals:<{11 * seeds}} {f'{k}/{len(hs)}':>7}   {at}")
-    return "\n".join(rows)
+            rows.append([int(b), f"{warmup} ep", f"{lr:g}", *finals, f"{k}/{len(hs)}", at])
+    header = ["B", "warmup", "α", *(f"seed {s}" for s in seeds), "trained", "α(t) where runs diverged"]
+    return format_table(header, rows, align="r" * (len(header) - 1) + "l")
 
 
 def metric_table(sweeps: Mapping[int, object]) -> str:
@@ -554,7 +530,7 @@ def metric_table(sweeps: Mapping[int, object]) -> str:
     sizes = check_batch_sweeps(sweeps)
     summaries = {b: sweeps[b].summary() for b in sizes}
     lrs = np.asarray(next(iter(sweeps.values())).lrs, dtype=float)
-    rows = [f"{'α':>9} " + "".join(f"{'B = ' + str(b):>11}" for b in sizes)]
+    rows = []
     for lr in np.sort(lrs):
         cells = []
         for b in sizes:
@@ -562,45 +538,44 @@ def metric_table(sweeps: Mapping[int, object]) -> str:
             i = int(np.flatnonzero(np.isclose(s["lr"], lr, rtol=1e-9, atol=0))[0])
             mean = "diverged" if not np.isfinite(s["mean"][i]) else f"{s['mean'][i]:.3f}"
             cells.append(mean + (f"✕{s['diverged'][i]}" if s["diverged"][i] and np.isfinite(s["mean"][i]) else ""))
-        rows.append(f"{lr:>9.3g} " + "".join(f"{c:>11}" for c in cells))
-    return "\n".join(rows)
+        rows.append([f"{lr:.3g}", *cells])
+    return format_table(["α", *(f"B = {b}" for b in sizes)], rows, align="r" * (1 + len(sizes)))
 
 
 def edge_table(histories: Iterable, *, fraction: float = 0.95) -> str:
     """One row per run: α, 2/α, λ_max at step 0, the first step where λ_max ≥ ``fraction``·2/α,
     the plateau (median of the late λ_max), plateau·α/2, final training loss, final metric, and
     how many eigen-solves converged (only those are used). A diverged run gets its step and loss."""
-    rows = [f"{'α':>5} {'2/α':>6} {'λ_max at 0':>11} {f'≥ {fraction:g}·2/α at':>14} {'plateau':>8} "
-            f"{'plateau·α/2':>12} {'final loss':>11} {'test acc':>9} {'converged':>10}"]
+    rows, notes = [], []
     for h in check_histories(histories):
         lr = h.config["lr"]
         _, lam = sharpness_curve(h)
         ok, made = sharpness_solves(h)
-        start = f"{lam[0]:11.2f}" if lam.size else f"{'–':>11}"
+        start = f"{lam[0]:.2f}" if lam.size else "–"
         if h.diverged:
-            rows.append(f"{lr:>5g} {2 / lr:6.2f} {start}   diverged at step {h.diverged_at} "
-                        f"(loss {h.loss[0]:.3f} → {h.diverged_loss:.3g}): not plotted")
+            notes.append(f"α = {lr:g} (2/α = {2 / lr:.2f}, λ_max at 0 = {start}): diverged at step "
+                         f"{h.diverged_at} (loss {h.loss[0]:.3f} → {h.diverged_loss:.3g}), not plotted")
             continue
         reach = first_reach(h, fraction)
-        rows.append(f"{lr:>5g} {2 / lr:6.2f} {start} {'never' if reach is None else reach:>14} "
-                    f"{plateau(h):8.2f} {plateau(h) * lr / 2:12.3f} {h.loss[-1]:11.4f} {h.final:9.3f} "
-                    f"{f'{ok}/{made}':>10}")
-    return "\n".join(rows)
+        rows.append([f"{lr:g}", f"{2 / lr:.2f}", start, "never" if reach is None else reach, f"{plateau(h):.2f}",
+                     f"{plateau(h) * lr / 2:.3f}", f"{h.loss[-1]:.4f}", f"{h.final:.3f}", f"{ok}/{made}"])
+    header = ["α", "2/α", "λ_max at 0", f"≥ {fraction:g}·2/α at", "plateau", "plateau·α/2", "final loss",
+              "test acc", "converged"]
+    return "\n".join([format_table(header, rows, align="r" * len(header)), *notes])
 
 
 def loss_rise_table(histories: Iterable, *, fraction: float = 0.95) -> str:
     """For each run that did not diverge: the share of steps that raised the training loss
     before and after λ_max first reached ``fraction``·2/α."""
-    rows = [f"{'α':>5}   share of steps where the loss went up",
-            f"{'':>5}   {f'before λ_max reached {fraction:g}·2/α':>31}   {'after':>6}"]
+    rows = [["", f"before λ_max reached {fraction:g}·2/α", "after"]]    # the header's second line
     for h in check_histories(histories):
         if h.diverged:
             continue
         k, rises = first_reach(h, fraction), np.diff(h.loss) > 0
         k = len(rises) if k is None else k
-        after = f"{rises[k:].mean():6.1%}" if k < len(rises) else f"{'–':>6}"
-        rows.append(f"{h.config['lr']:>5g}   {rises[:k].mean():31.1%}   {after}")
-    return "\n".join(rows)
+        after = f"{rises[k:].mean():.1%}" if k < len(rises) else "–"
+        rows.append([f"{h.config['lr']:g}", f"{rises[:k].mean():.1%}", after])
+    return format_table(["α", "share of steps where the loss went up", ""], rows, align="rrr")
 
 
 def equal_budget_table(histories: Iterable, budgets=(20, 60, 100)) -> str:
@@ -614,27 +589,28 @@ def equal_budget_table(histories: Iterable, budgets=(20, 60, 100)) -> str:
         if round(budgets.max() / h.config["lr"]) >= len(h.loss):
             raise ValueError(f"Invalid budgets: α × steps = {budgets.max():g} is past the end of the run "
                              f"at α = {h.config['lr']:g} ({len(h.loss)} steps)")
-    rows = [f"{'training loss when α × steps =':<30}" + "".join(f"{b:>9g}" for b in budgets) + f"{'last step':>12}"]
+    rows = []
     for h in histories:
         lr = h.config["lr"]
-        losses = "".join(f"{h.loss[round(b / lr)]:9.4f}" for b in budgets)
-        rows.append(f"{f'α = {lr:g} ({len(h.loss)} steps)':<30}{losses}{h.loss[-1]:12.4f}")
-    return "\n".join(rows)
+        rows.append([f"α = {lr:g} ({len(h.loss)} steps)", *(f"{h.loss[round(b / lr)]:.4f}" for b in budgets),
+                     f"{h.loss[-1]:.4f}"])
+    return format_table(["training loss when α × steps =", *(f"{b:g}" for b in budgets), "last step"], rows)
 
 
 def final_table(histories: Iterable) -> str:
     """One row per run, by α: final training loss, last converged λ_max and the step it was
     measured at, 2/α, and the final metric; or the step at which the run diverged."""
-    rows = [f"{'α':>6} {'final loss':>11} {'last λ_max':>11} {'at step':>8} {'2/α':>6} {'test acc':>9}"]
+    rows, notes = [], []
     for h in check_histories(histories):
         lr = h.config["lr"]
         if h.diverged:
-            rows.append(f"{lr:>6g}   diverged at step {h.diverged_at}")
+            notes.append(f"α = {lr:g}: diverged at step {h.diverged_at}")
             continue
         steps, lam = sharpness_curve(h)
-        last = (f"{lam[-1]:11.1f} {steps[-1]:8d}" if lam.size else f"{'–':>11} {'–':>8}")
-        rows.append(f"{lr:>6g} {h.loss[-1]:11.4f} {last} {2 / lr:6.3g} {h.final:9.3f}")
-    return "\n".join(rows)
+        last = [f"{lam[-1]:.1f}", steps[-1]] if lam.size else ["–", "–"]
+        rows.append([f"{lr:g}", f"{h.loss[-1]:.4f}", *last, f"{2 / lr:.3g}", f"{h.final:.3f}"])
+    header = ["α", "final loss", "last λ_max", "at step", "2/α", "test acc"]
+    return "\n".join([format_table(header, rows, align="r" * len(header)), *notes])
 
 
 def home_table(objective: Objective, starts, lrs, *, steps: int = 1000, tol: float = 1e-3) -> str:
@@ -658,12 +634,24 @@ def home_table(objective: Objective, starts, lrs, *, steps: int = 1000, tol: flo
 
     columns = [share(ends == home), share((home == 1) & (ends == 0)), share((home == 0) & (ends == 1)),
                share(ends == 2), share(ends == 3), share(ends == 0)]
-    rows = ["    α  home  local→  global→  not settled  diverged | ends in",
-            "               global   local                       |  global"]
-    rows += ["{:5.2f} {:4.0f}% {:6.0f}% {:7.0f}% {:11.0f}% {:8.0f}% |{:7.0f}%".format(lr, *values)
-             for lr, *values in zip(lrs, *columns)]
-    rows.append(f"(barrier at w = {barrier:.3f}; {len(starts)} starts, {steps} steps)".replace("-", "−"))
-    return "\n".join(rows)
+    header = (["α", "home", "local→", "global→", "not", "diverged", "ends in"],
+              ["", "", "global", "local", "settled", "", "global"])    # a header of two lines
+    rows = [[f"{lr:.2f}", *(f"{v:.0f}%" for v in values)] for lr, *values in zip(lrs, *columns)]
+    table = format_table(header[0], [header[1], *rows], align="r" * 7)
+    return table + f"\n(barrier at w = {barrier:.3f}; {len(starts)} starts, {steps} steps)".replace("-", "−")
+
+
+def landing_groups(objective: Objective, start: float, lrs, *, steps: int = 1000, tol: float = 1e-3) -> str:
+    """From one ``start``, where gradient descent ends at each α, with consecutive α that end
+    the same way grouped into one row (first α, last α, how many, where)."""
+    lrs = np.asarray(lrs, dtype=float).reshape(-1)
+    ends = landing(final_positions(objective, [start], lrs, steps)[0], objective.minimizers, tol)
+    labels = landing_labels(objective)
+    rows = []
+    for code, group in groupby(zip(lrs, ends), key=lambda pair: pair[1]):
+        group = [lr for lr, _ in group]
+        rows.append([f"{group[0]:.3f}", f"{group[-1]:.3f}", len(group), labels[code]])
+    return format_table(["α from", "to", "runs", "ends in"], rows, align="rrrl")
 
 
 def _quadratic(objective: Objective) -> tuple[float, float]:
@@ -684,8 +672,8 @@ def one_step_table(objective: Objective, w, lrs) -> str:
     rows = []
     for lr in lrs:
         exact, guess = objective(w - lr * g), objective(w) - lr * g @ g
-        rows.append(f"α = {lr:<5} 𝓛(w − α∇𝓛) = {exact:7.4f}   first-order guess = {guess:8.4f}")
-    return "\n".join(rows)
+        rows.append([f"{lr:g}", f"{exact:.4f}", f"{guess:.4f}"])
+    return format_table(["α", "𝓛(w − α∇𝓛)", "first-order guess"], rows)
 
 
 def threshold_table(objective: Objective, w0, ratios, *, steps: int, tol: float = 1e-6) -> str:
@@ -695,12 +683,13 @@ def threshold_table(objective: Objective, w0, ratios, *, steps: int, tol: float 
     runs = descent.run(objective, w0, ratios * theory.critical_lr(L), steps=steps)
     reached = runs.steps_to(tol)
     tol_text = f"{tol:g}".replace("e-0", "e-")  # 1e-6, not 1e-06
-    rows = [f"α/(2/L)     α   rate  steps to 𝓛≤{tol_text}  what happened"]
+    rows = []
     for i, ratio in enumerate(ratios):
         lr, when = runs.lrs[i], reached[i] if reached[i] >= 0 else "never"
         verdict = descent.describe(runs, i, objective.minimizers)
-        rows.append(f"{ratio:7.2f} {lr:5.3f} {theory.rate(lr, L, mu):5.2f} {when:>16}  {verdict}")
-    return "\n".join(rows)
+        rows.append([f"{ratio:.2f}", f"{lr:.3f}", f"{theory.rate(lr, L, mu):.2f}", when, verdict])
+    return format_table(["α/(2/L)", "α", "rate", f"steps to 𝓛≤{tol_text}", "what happened"], rows,
+                        align="rrrrl")
 
 
 def rate_table(objective: Objective, w0, lrs, *, steps: int, reference: float) -> str:
@@ -711,10 +700,9 @@ def rate_table(objective: Objective, w0, lrs, *, steps: int, reference: float) -
     runs = descent.run(objective, w0, lrs, steps=steps)
     distance = np.linalg.norm(runs.path - objective.minimizers[0], axis=-1)
     measured = descent.measured_rate(distance[steps // 2:])
-    rows = ["  α/α*       α   predicted rate   measured rate"]
-    for lr, predicted, got in zip(lrs, theory.rate(lrs, L, mu), measured):
-        rows.append(f"{lr / reference:6.2f} {lr:7.4f} {predicted:14.4f} {got:15.4f}")
-    return "\n".join(rows)
+    rows = [[f"{lr / reference:.2f}", f"{lr:.4f}", f"{predicted:.4f}", f"{got:.4f}"]
+            for lr, predicted, got in zip(lrs, theory.rate(lrs, L, mu), measured)]
+    return format_table(["α/α*", "α", "predicted rate", "measured rate"], rows, align="rrrr")
 
 
 def coordinates_table(objective: Objective, w0, lr: float, *, steps: int) -> str:
@@ -724,8 +712,8 @@ def coordinates_table(objective: Objective, w0, lr: float, *, steps: int) -> str
     lams, vectors = np.linalg.eigh(_hessian(objective))
     coords = descent.run(objective, w0, [lr], steps=steps).path[:, 0] @ vectors
     names = ["μ", "L"] if len(lams) == 2 else [f"{j + 1}" for j in range(len(lams))]
-    rows = [" t " + "".join(f"{f'c_{name} (λ={lam:g})':>13}" for name, lam in zip(names, lams))]
-    rows += [f"{t:2d} " + "".join(f"{c:13.4f}" for c in row) for t, row in enumerate(coords)]
+    rows = [format_table(["t", *(f"c_{name} (λ={lam:g})" for name, lam in zip(names, lams))],
+                         [[t, *(f"{c:.4f}" for c in row)] for t, row in enumerate(coords)], align="r" * (1 + len(lams)))]
     for j, lam in enumerate(lams):
         ratio = coords[1:, j] / coords[:-1, j]
         rows.append(f"λ = {lam:2g}: c(t+1)/c(t) from {ratio.min():+.4f} to {ratio.max():+.4f}, "
@@ -736,8 +724,7 @@ def coordinates_table(objective: Objective, w0, lr: float, *, steps: int) -> str
 def conditioning_table(kappas, w0, *, angle: float = np.pi / 6, steps: int = 1500, tol: float = 1e-6) -> str:
     """For bowls with μ = 1 and L = κ: the steps until ‖w − w*‖ has shrunk by ``tol``, predicted
     (``theory.steps_to_tolerance``) and measured, at α* = 2/(L + μ) and at α = 1/L."""
-    rows = ["        α* = 2/(L+μ)                α = 1/L",
-            "    κ   predicted measured steps/κ  predicted measured"]
+    rows = []
     for kappa in kappas:
         bowl = objectives.quadratic((1.0, float(kappa)), angle=angle)
         lrs = np.array([theory.optimal_lr(kappa, 1.0), 1.0 / kappa])
@@ -745,8 +732,121 @@ def conditioning_table(kappas, w0, *, angle: float = np.pi / 6, steps: int = 150
         below = distance <= tol * distance[0]
         got = np.where(below.any(axis=0), below.argmax(axis=0), -1)  # the first step below; −1: never
         want = [theory.steps_to_tolerance(lr, kappa, 1.0, tol) for lr in lrs]
-        rows.append(f"{kappa:5d} {want[0]:11d} {got[0]:8d} {got[0] / kappa:7.1f} {want[1]:10d} {got[1]:8d}")
-    return "\n".join(rows)
+        rows.append([kappa, want[0], got[0], f"{got[0] / kappa:.1f}", want[1], got[1]])
+    header = ["κ", "α*: predicted", "measured", "steps/κ", "1/L: predicted", "measured"]
+    return format_table(header, rows, align="r" * 6)
+
+
+# ------------------------------------------------- schedules and single steps, in tables
+
+
+def series_table(series: Mapping[str, np.ndarray], at, *, index: str = "t", fmt: str = ".12f") -> str:
+    """One row per step of ``at``, one column per named series: ``series[name][t]`` in ``fmt``."""
+    if not series:
+        raise ValueError("Invalid series value: {} (expected at least one name -> values)")
+    at = [int(t) for t in at]
+    for name, values in series.items():
+        if at and max(at) >= len(values):
+            raise ValueError(f"Invalid at value: {max(at)} (series {name!r} has {len(values)} values)")
+    rows = [[t, *(format(float(values[t]), fmt) for values in series.values())] for t in at]
+    return format_table([index, *series], rows, align="r" * (len(series) + 1))
+
+
+def schedule_table(schedules: Mapping[str, Callable], steps, *, digits: int = 3) -> str:
+    """One row per schedule, one column per step of ``steps``: α(t) to ``digits`` significant digits."""
+    if not schedules:
+        raise ValueError("Invalid schedules value: {} (expected at least one name -> schedule)")
+    steps = np.asarray(steps)
+    rows = [[name, *(f"{lr:.{digits}g}" for lr in schedule(steps))] for name, schedule in schedules.items()]
+    return format_table(["step", *(str(t) for t in steps)], rows)
+
+
+def schedule_shape_table(shapes: Mapping[str, np.ndarray]) -> str:
+    """One row per schedule shape α(t)/peak α: the step of its peak and Σα / peak α (the
+    distance it can travel, counted in steps at the peak rate)."""
+    rows = []
+    for name, shape in shapes.items():
+        shape = np.asarray(shape, dtype=float)
+        if shape.ndim != 1 or shape.size == 0:
+            raise ValueError(f"Invalid shapes: {name!r} has shape {shape.shape} (expected a 1-D curve)")
+        rows.append([name, int(np.argmax(shape)), f"{shape.sum() / shape.max():.0f}"])
+    return format_table(["schedule", "peak at step", "Σα / peak α"], rows)
+
+
+def noise_floor_table(objective: Objective, schedules: Mapping[str, Callable],
+                      mean_loss: Mapping[str, np.ndarray], *, noise: float, below: float = 0.1) -> str:
+    """Per schedule: the first step where the mean loss is under ``below``, the final mean loss,
+    and for a constant rate the floor ``theory.predicted_noise_floor`` predicts for it."""
+    if set(schedules) != set(mean_loss):
+        raise ValueError(f"Invalid mean_loss: names {sorted(mean_loss)} (expected {sorted(schedules)})")
+    rows = []
+    for name, loss in mean_loss.items():
+        s = schedules[name]
+        floor = theory.predicted_noise_floor(objective, s.lr, noise=noise) if s.name == "constant" else None
+        rows.append([name, int(np.argmax(np.asarray(loss) < below)), f"{loss[-1]:.2g}",
+                     "" if floor is None else f"{floor:.2g}"])
+    return format_table(["schedule", f"steps to < {below:g}", "final loss", "predicted floor"], rows)
+
+
+def travel_table(schedules: Mapping[str, Callable], distances: Mapping[str, np.ndarray], *,
+                 flat: float, mu: float) -> str:
+    """Gradient descent with exact gradients on a quadratic whose flattest curvature is ``mu``,
+    started ``flat`` away from the minimum along that direction. Per schedule, over the
+    ``len(distances[name]) − 1`` steps run::
+
+        Σα                     the rates of the run added up
+        Σα, t→∞                α0/(1 − e^(−λ)) for exponential(α0, λ), else Σα (the run ends)
+        left                   the distance to the minimum at the end (measured)
+        |c_μ|e^(−μΣα)          the estimate of what is left along the flat direction
+        bound                  |c_μ| exp(−μ Σα_{t→∞} / (1 − α0 μ)): it never gets closer
+    """
+    if set(schedules) != set(distances):
+        raise ValueError(f"Invalid distances: names {sorted(distances)} (expected {sorted(schedules)})")
+    rows = []
+    for name, s in schedules.items():
+        steps = len(distances[name]) - 1
+        lr0, total = s(0), float(np.sum(s(np.arange(steps))))
+        forever = lr0 / (1 - math.exp(-s.decay_rate)) if s.name == "exponential" else total
+        bound = flat * math.exp(-mu * forever / (1 - lr0 * mu))
+        rows.append([name, f"{total:.2f}", f"{forever:.2f}", f"{distances[name][-1]:.2g}",
+                     f"{flat * math.exp(-mu * total):.2g}", f"{bound:.2g}"])
+    return format_table(["schedule", "Σα", "Σα, t→∞", "left", "|c_μ|e^(−μΣα)", "bound"], rows)
+
+
+def divergence_table(sweeps: Mapping[str, object], names, peaks) -> str:
+    """For each schedule of ``names`` and peak α of ``peaks``: the step at which each seed's run
+    diverged ("–": it did not)."""
+    rows = []
+    for name in names:
+        sweep = sweeps[name]
+        for peak in peaks:
+            steps = [sweep[peak, seed].diverged_at for seed in sweep.seeds]
+            rows.append([name, f"{peak:.3g}", *("–" if at is None else at for at in steps)])
+    seeds = next(iter(sweeps.values())).seeds
+    return format_table(["schedule", "peak α", *(f"seed {s}" for s in seeds)], rows)
+
+
+def threshold_search_table(objective: Objective, w0, lrs, *, steps: int, tol: float = 1e-6) -> str:
+    """Gradient descent at every α of the fine grid ``lrs`` for ``steps`` steps: where runs stop
+    shrinking ‖w − w*‖ (largest α still no farther at the end, smallest α farther), against
+    the predicted 2/L; then the largest α reaching 𝓛 ≤ ``tol`` and the smallest that blew up."""
+    _, L = _quadratic(objective)
+    lrs = np.asarray(lrs, dtype=float)
+    runs = descent.run(objective, w0, lrs, steps=steps)
+    distance = np.linalg.norm(runs.path - objective.minimizers[0], axis=-1)
+    bounded = distance[-1] <= distance[0]
+    converged, blew_up = lrs[runs.steps_to(tol) >= 0], lrs[runs.diverged]
+
+    def show(values, pick):
+        return f"{pick(values):.5f}" if values.size else "–"
+
+    tol_text = f"{tol:g}".replace("e-0", "e-")
+    rows = [["largest α that did not move away", show(lrs[bounded], np.max)],
+            ["smallest α that moved away", show(lrs[~bounded], np.min)],
+            ["predicted 2/L", f"{theory.critical_lr(L):.5f}"],
+            [f"largest α with 𝓛 ≤ {tol_text} in {steps} steps", show(converged, np.max)],
+            [f"smallest α that blew up in {steps} steps", show(blew_up, np.min)]]
+    return format_table(["", "α"], rows)
 
 
 # ------------------------------------------------- case studies: the RL agent and the range test
@@ -998,3 +1098,53 @@ def two_runs_table(cases: Mapping[str, tuple]) -> str:
         rows.append([name, f"{tenth:.3g}", f"{mean_final(runs, tenth):.3g}", f"{3 * tenth:.3g}",
                      f"{mean_final(runs, 3 * tenth):.3g}", f"{best:.3g}", f"{mean_final(grid, best):.3g}"])
     return format_table(["case", "min/10", "final", "3 × min/10", "final", "grid best", "final"], rows)
+
+
+def best_lr_table(sweeps: Mapping[int, object], *, at: float) -> str:
+    """One row per batch size: the best α of its sweep, that α as a multiple of the first batch
+    size's best, and the mean final metric at the α of the grid equal to ``at``."""
+    sizes = check_batch_sweeps(sweeps)
+    first = sweeps[sizes[0]].best()
+    rows = []
+    for b in sizes:
+        s, best = sweeps[b].summary(), sweeps[b].best()
+        match = np.isclose(s["lr"], at, rtol=1e-9, atol=0)
+        if not match.any():
+            raise ValueError(f"Invalid at value: {at!r} (not an α of the sweep at B = {b})")
+        rows.append([int(b), f"{best:.3g}", f"×{best / first:g}", f"{s['mean'][match][0]:.3f}"])
+    return format_table(["B", "best α", f"vs B = {sizes[0]}", f"metric at α = {at:.3g}"], rows)
+
+
+def effective_rate_table(rates: Mapping[str, np.ndarray]) -> str:
+    """One row per named run on a 2-D problem: the effective rate of each coordinate (e.g. Adam's
+    α/(√v̂ + ε)) and their ratio, w₁ over w₂."""
+    rows = []
+    for name, rate in rates.items():
+        rate = np.asarray(rate, dtype=float)
+        if rate.shape != (2,):
+            raise ValueError(f"Invalid rates: {name!r} has shape {rate.shape} (expected 2 coordinates)")
+        rows.append([name, f"{rate[0]:.3g}", f"{rate[1]:.3g}", f"{rate[0] / rate[1]:.0f}"])
+    return format_table(["", "w₁", "w₂", "ratio w₁/w₂"], rows)
+
+
+def weight_size_table(runs: Mapping[str, tuple[float, float]], *, metric: str = "final accuracy") -> str:
+    """One row per named run: its final metric and the median |θ| of its weights, ``runs[name] =
+    (final metric, median |θ|)``: whether a decay trained the net or shrank it to nothing."""
+    rows = [[name, f"{final:.3f}", f"{size:.2g}"] for name, (final, size) in runs.items()]
+    return format_table(["", metric, "median |θ|"], rows)
+
+
+def catapult_table(history, *, early: int = 50) -> str:
+    """A run that starts above the edge of stability (λ_max > 2/α): the loss at step 0 and its
+    highest value in the first ``early`` steps, λ_max at step 0, at the next measurement, and
+    its plateau (:func:`plateau`)."""
+    steps, lam = sharpness_curve(history)
+    if lam.size < 2:
+        raise ValueError(f"Invalid history: {lam.size} converged λ_max measurements (expected at least 2)")
+    early = _checks.positive_int(early, "early")
+    loss = np.asarray(history.loss[:early], dtype=float)
+    rows = [["start", 0, f"{history.loss[0]:.3f}", f"{lam[0]:.2f}"],
+            ["highest loss", int(loss.argmax()), f"{loss.max():.3f}", ""],
+            ["next λ_max", int(steps[1]), "", f"{lam[1]:.2f}"],
+            ["λ_max plateau", "", "", f"{plateau(history):.2f}"]]
+    return format_table(["", "step", "loss", "λ_max"], rows)
