@@ -377,3 +377,30 @@ def sharpness_figure(histories: Iterable, *, title: str, loss_stride: int = 5) -
     lines = title.count("<br>") + 1                  # break long titles with <br>: phones do not wrap them
     return styled(fig, title_text=title, height=600 + 20 * lines, legend=dict(orientation="h", y=-0.14),
                    margin=dict(l=60, r=20, t=40 + 22 * lines, b=40))
+
+
+def loss_panels(sweeps: Mapping[str, object], lrs, *, title: str, seed: int = 0, log_y: bool = True,
+                x_range=None, y_range=None, y_title: str = "training loss") -> go.Figure:
+    """One panel per α of ``lrs``: the training loss of run (α, ``seed``) of each named sweep
+    against the step, one colour per sweep (e.g. without and with gradient clipping)."""
+    _check_title(title)
+    if not isinstance(sweeps, Mapping) or not sweeps:
+        raise ValueError(f"Invalid sweeps: {sweeps!r} (expected a dict {{name: Sweep}})")
+    lrs = [float(lr) for lr in lrs]
+    if not lrs:
+        raise ValueError("Invalid lrs: [] (expected at least one α)")
+    fig = make_subplots(rows=1, cols=len(lrs), shared_yaxes=True, subplot_titles=[f"α = {lr:.3g}" for lr in lrs])
+    for col, lr in enumerate(lrs, start=1):
+        for i, (name, sweep) in enumerate(sweeps.items()):
+            loss = np.asarray(sweep[lr, seed].loss, dtype=float)
+            fig.add_trace(go.Scatter(x=np.arange(len(loss)), y=loss, name=name, legendgroup=name,
+                                     showlegend=col == 1, mode="lines",
+                                     line=dict(color=CURVE_COLORS[i % len(CURVE_COLORS)], width=1.2)),
+                          row=1, col=col)
+    axis = dict(type="log", exponentformat="power") if log_y else {}
+    if y_range is not None:
+        axis["range"] = [np.log10(v) for v in y_range] if log_y else list(y_range)
+    fig.update_yaxes(**axis)
+    fig.update_yaxes(title_text=y_title, col=1)
+    fig.update_xaxes(title_text="step", **({} if x_range is None else {"range": list(x_range)}))
+    return styled(fig, title_text=title, height=400, legend=dict(orientation="h", y=-0.3))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Mapping, NamedTuple
 
@@ -596,3 +597,84 @@ def flat_part(result, below: float) -> FlatPart:
     if settled.size == 0:
         raise ValueError(f"Invalid below value: {below:g} (no settled point of the test lies below it)")
     return FlatPart(float(settled.min()), float(settled.max()), float(raw[flat].min()), float(raw[flat].max()))
+
+
+# ------------------------------------------------------------------ case studies: the CNN and the LSTM
+
+def epochs_to_reach(history, target: float, *, maximize: bool = True) -> int | None:
+    """The first epoch after which the run's metric reached ``target`` (≥ it, or ≤ it when
+    ``maximize`` is False); ``None`` if it never did."""
+    _checks.positive(target, "target")
+    metric = np.asarray(history.metric, dtype=float)
+    with np.errstate(invalid="ignore"):
+        reached = np.flatnonzero(metric >= target if maximize else metric <= target)
+    return None if reached.size == 0 else int(history.metric_epochs[reached[0]])
+
+
+def lrs_reaching(sweep, target: float) -> np.ndarray:
+    """Every α of the grid (increasing) whose mean final metric reaches ``target`` (≥ it, or ≤ it
+    for a metric to minimise), gaps included."""
+    _checks.positive(target, "target")
+    lrs, mean = mean_by_lr(sweep)
+    with np.errstate(invalid="ignore"):
+        ok = mean >= target if sweep.maximize else mean <= target
+    return lrs[ok]
+
+
+def loss_before(sweep, lr: float, step: int, window: int = 10) -> float:
+    """The training loss over the ``window`` steps before ``step``, mean over the sweep's seeds::
+
+        mean over seeds of  (1/window) Σ_{k = step − window}^{step − 1} 𝓛_k
+    """
+    window = _checks.positive_int(window, "window")
+    step = _checks.positive_int(step, "step")
+    if step < window:
+        raise ValueError(f"Invalid step: {step} (expected at least window = {window})")
+    runs = [sweep[lr, seed] for seed in sweep.seeds]
+    if any(len(h.loss) < step for h in runs):
+        raise ValueError(f"Invalid step: {step} (a run at α = {lr:g} has fewer losses)")
+    return float(np.mean([np.mean(h.loss[step - window:step]) for h in runs]))
+
+
+def steps_to_match(sweep, fast: float, slow: float, seed: int, window: int = 20) -> int | None:
+    """The first step at which the run at α = ``fast``, its loss averaged over ``window`` steps,
+    reached the final training loss of the run at α = ``slow`` (the mean of its last ``window``
+    steps), same seed; ``None`` if it never did. The step counts the whole window: k + window
+    for the window of steps k … k + window − 1."""
+    window = _checks.positive_int(window, "window")
+    target = float(np.mean(sweep[slow, seed].loss[-window:]))
+    loss = np.asarray(sweep[fast, seed].loss, dtype=float)
+    if len(loss) < window:
+        raise ValueError(f"Invalid window: {window} (the run at α = {fast:g} has {len(loss)} steps)")
+    smoothed = np.convolve(loss, np.ones(window) / window, mode="valid")
+    hit = np.flatnonzero(smoothed <= target)
+    return None if hit.size == 0 else int(hit[0]) + window
+
+
+WORD = r"[A-Za-z]{%d,}"
+
+
+def words(text: str, min_letters: int = 4) -> set[str]:
+    """The distinct words of ``text`` with at least ``min_letters`` letters (ASCII letters only)."""
+    return set(re.findall(WORD % _checks.positive_int(min_letters, "min_letters"), text))
+
+
+def real_word_share(text: str, known: set[str], min_letters: int = 4) -> float:
+    """The share of the words of ``text`` with at least ``min_letters`` letters that are in
+    ``known`` (e.g. :func:`words` of the training text); every occurrence counts."""
+    found = re.findall(WORD % _checks.positive_int(min_letters, "min_letters"), text)
+    if not found:
+        raise ValueError(f"Invalid text: no word of {min_letters} or more letters in {text[:40]!r}")
+    return sum(w in known for w in found) / len(found)
+
+
+def context_gains(losses) -> np.ndarray:
+    """What the text beyond d tokens was worth, per model and distance::
+
+        gain[m, j] = loss_m(only the last d_j tokens real) − loss_m(all real)
+
+    from ``losses[m] = [loss(d) for d in distances] + [loss(all real)]`` (``lstm.context_loss``)."""
+    losses = np.asarray(losses, dtype=float)
+    if losses.ndim != 2 or losses.shape[1] < 2:
+        raise ValueError(f"Invalid losses: shape {losses.shape} (expected (models, distances + 1))")
+    return losses[:, :-1] - losses[:, -1:]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 from itertools import groupby
 from fractions import Fraction
 from typing import Callable, Iterable, Mapping
@@ -26,16 +27,20 @@ from lrcourse.results.analysis import (
     check_validations,
     checked_rules,
     cliff,
+    epochs_to_reach,
     first_reach,
     flagged,
     flat_part,
     good_range,
     layer_spread,
+    loss_before,
     lowest_lr_reaching,
+    lrs_reaching,
     mean_curve,
     mean_final,
     plateau,
     range_test_curve,
+    real_word_share,
     row_of,
     runs_trained,
     scaling_factor,
@@ -45,6 +50,7 @@ from lrcourse.results.analysis import (
     stability_limit,
     step_reaching,
     steps_of,
+    steps_to_match,
     train_loss,
     two_minima_curvatures,
 )
@@ -1148,3 +1154,270 @@ def catapult_table(history, *, early: int = 50) -> str:
             ["next λ_max", int(steps[1]), "", f"{lam[1]:.2f}"],
             ["λ_max plateau", "", "", f"{plateau(history):.2f}"]]
     return format_table(["", "step", "loss", "λ_max"], rows)
+
+
+# ------------------------------------------------------------------ case studies: the CNN and the LSTM
+
+def _check_runs(runs, what: str = "runs") -> dict:
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError(f"Invalid {what}: {runs!r} (expected a non-empty dict {{label: ...}})")
+    return dict(runs)
+
+
+def _lrs_of(sweep, lrs) -> list[float]:
+    """The grid's α, or those of ``lrs`` (each must be on the grid)."""
+    if lrs is None:
+        return [float(lr) for lr in sweep.lrs]
+    grid = np.asarray(sweep.lrs, dtype=float)
+    for lr in lrs:
+        if not np.isclose(grid, lr, rtol=1e-9, atol=0).any():
+            raise ValueError(f"Invalid lrs: {lr!r} is not on the sweep's grid {grid.tolist()}")
+    return [float(grid[np.isclose(grid, lr, rtol=1e-9, atol=0)][0]) for lr in lrs]
+
+
+def _stopped_at(histories) -> str:
+    steps = [str(h.diverged_at) for h in histories if h.diverged]
+    return f"{len(steps)}/{len(histories)}" + (": " + ", ".join(steps) if steps else "")
+
+
+def epoch_table(runs: Mapping[str, object]) -> str:
+    """Epoch by epoch, for each named run: its mean training loss over the epoch's steps and
+    its metric after the epoch (the epochs end at ``h.metric_steps``); one pair of columns per run."""
+    runs = _check_runs(runs)
+    ends = [np.asarray(h.metric_steps, dtype=int) for h in runs.values()]
+    if any(e.shape != ends[0].shape or np.any(e != ends[0]) for e in ends):
+        raise ValueError("Invalid runs: they were evaluated at different steps (expected the same epochs)")
+    starts = np.r_[0, ends[0][:-1]]
+    rows = []
+    for e, (start, end) in enumerate(zip(starts, ends[0])):
+        row = [str(e + 1)]
+        for h in runs.values():
+            row += [f"{np.mean(h.loss[start:end]):.3f}", f"{h.metric[e]:.3f}"]
+        rows.append(row)
+    header = ["epoch"]
+    for h in runs.values():
+        header += ["train loss", h.metric_name]
+    table = format_table(header, rows, align="r" * len(header))
+    widths = [max(len(str(row[j])) for row in [header, *rows]) for j in range(len(header))]
+    labels = widths[0] * " "
+    for k, label in enumerate(runs):                  # each label over its pair of columns
+        pair = widths[1 + 2 * k] + 2 + widths[2 + 2 * k]
+        labels += "  " + label.center(pair)
+    return labels.rstrip() + "\n" + table
+
+
+def runs_table(sweep, *, target: float | None = None, lrs=None, mean_format: str = ".3f",
+               std_format: str = ".3f") -> str:
+    """:meth:`Sweep.table` with the steps where runs diverged: per α, mean ± std of the final
+    metric over seeds ("–" when every run diverged), with ``target`` the epoch at which each
+    seed first reached it ("–": never), and "k/n: steps" for the runs that diverged."""
+    rows = []
+    for lr in _lrs_of(sweep, lrs):
+        runs = [sweep[lr, seed] for seed in sweep.seeds]
+        finals = np.array([h.final for h in runs], dtype=float)
+        finals = finals[np.isfinite(finals)]
+        if finals.size:
+            std = finals.std(ddof=1) if finals.size > 1 else 0.0
+            cell = f"{finals.mean():{mean_format}} ± {std:{std_format}}"
+        else:
+            cell = "–"
+        row = [f"{lr:.3g}", cell]
+        if target is not None:
+            reached = [epochs_to_reach(h, target, maximize=sweep.maximize) for h in runs]
+            row.append("  ".join(f"{'–' if e is None else e:>2}" for e in reached))
+        rows.append(row + [_stopped_at(runs)])
+    header = ["α", sweep.metric_name] + ([f"epochs to {target:g}"] if target is not None else []) + ["diverged"]
+    return format_table(header, rows, align="r" * (len(header) - 1) + "l")
+
+
+def outcome_table(sweep, *, lrs=None, fmt: str = ".3f", had: bool = True) -> str:
+    """Each run on its own, one column per seed: its final metric, or ✕ and the step where it
+    diverged, with (``had``) the best metric it had reached before (when it was evaluated)."""
+    rows = []
+    for lr in _lrs_of(sweep, lrs):
+        cells = []
+        for seed in sweep.seeds:
+            h = sweep[lr, seed]
+            if not h.diverged:
+                cells.append(format(h.final, fmt))
+                continue
+            cell = f"✕ {h.diverged_at}"
+            if had and len(h.metric) > 1:
+                before = np.asarray(h.metric[:-1], dtype=float)
+                cell += f" (had {(before.max() if sweep.maximize else before.min()):{fmt}})"
+            cells.append(cell)
+        rows.append([f"{lr:.3g}", *cells])
+    return format_table(["α", *(f"seed {s}" for s in sweep.seeds)], rows, align="r" + "l" * len(sweep.seeds))
+
+
+def step_trade_table(sweep, lrs, *, steps: int, factor: float = 10, window: int = 10) -> str:
+    """Per α of ``lrs``: the training loss after ``steps`` steps against the loss after
+    ``steps/factor`` steps at ``factor`` × α (means over seeds of the last ``window`` steps,
+    :func:`~lrcourse.results.analysis.loss_before`). Equal while α × steps is all that counts."""
+    _checks.positive(factor, "factor")
+    short = round(steps / factor)
+    if short < window or not math.isclose(short * factor, steps):
+        raise ValueError(f"Invalid factor: {factor:g} (steps / factor = {steps / factor:g} must be a "
+                         f"whole number of at least window = {window})")
+    rows = [[f"{lr:g}", f"{loss_before(sweep, lr, steps, window):.2f}",
+             f"{loss_before(sweep, factor * lr, short, window):.2f}"] for lr in lrs]
+    return format_table(["α", f"loss after {steps} steps", f"after {short} steps at {factor:g} α"], rows,
+                        align="rrr")
+
+
+def target_range_table(sweeps: Mapping[str, object], target: float) -> str:
+    """One row per sweep: the α of the grid whose mean final metric reaches ``target``, how many
+    they are and the factor they span, and the best α with its mean metric."""
+    rows, name = [], None
+    for label, sweep in _check_runs(sweeps, "sweeps").items():
+        name = sweep.metric_name
+        good = lrs_reaching(sweep, target)
+        span = f"{good.min():.3g} to {good.max():.3g}" if good.size else "none"
+        count = f"{good.size} (×{good.max() / good.min():.3g})" if good.size else "0"
+        mean = np.asarray(sweep.summary()["mean"], dtype=float)
+        best = np.nanmax(mean) if sweep.maximize else np.nanmin(mean)
+        rows.append([label, span, count, f"{sweep.best():.3g} ({best:.3f})"])
+    sign = "≥" if next(iter(sweeps.values())).maximize else "≤"
+    return format_table(["", f"mean {sign} {target:g} for α in", "values", f"best α ({name})"], rows,
+                        align="llll")
+
+
+def cliff_table(sweeps: Mapping[str, object], below: float = 0.5) -> str:
+    """One row per sweep: its best α and the cliff (:func:`~lrcourse.results.analysis.cliff`,
+    the first α above the best whose mean final metric is past ``below``), each with its mean."""
+    rows, name = [], None
+    for label, sweep in _check_runs(sweeps, "sweeps").items():
+        name = sweep.metric_name
+        s = sweep.summary()
+
+        def at(lr):
+            i = int(np.flatnonzero(np.isclose(s["lr"], lr, rtol=1e-9, atol=0))[0])
+            return f"{lr:.3g} ({s['mean'][i]:.3f})"
+
+        edge = cliff(sweep, below)
+        rows.append([label, at(sweep.best()), "–" if math.isnan(edge) else at(edge)])
+    return format_table(["", f"best α ({name})", f"cliff ({name})"], rows, align="lrr")
+
+
+def run_report(runs: Mapping[str, object], *, last: int) -> str:
+    """Per named run: whether it diverged and its final metric, the mean ± std of its loss over
+    the ``last`` steps, and its metric at every evaluation (2 decimals)."""
+    last = _checks.positive_int(last, "last")
+    lines = []
+    for label, h in _check_runs(runs).items():
+        state = f"diverged at step {h.diverged_at}" if h.diverged else "never diverged"
+        tail = np.asarray(h.loss[-last:], dtype=float)
+        lines += [f"{label}: {state}, final {h.metric_name} {h.final:.3f}",
+                  f"    loss over its last {last} steps: {tail.mean():.3f} ± {tail.std():.3f}",
+                  "    by epoch: " + " ".join(f"{a:.2f}" for a in h.metric)]
+    return "\n".join(lines)
+
+
+def firing_table(runs: Mapping[str, tuple], channels) -> str:
+    """One row per named run ``(final metric, classes predicted, channels that fire per layer)``;
+    ``channels`` gives each layer's number of channels."""
+    channels = [_checks.positive_int(c, "channels") for c in channels]
+    rows = []
+    for label, (final, classes, fired) in _check_runs(runs).items():
+        if len(fired) != len(channels):
+            raise ValueError(f"Invalid runs: {label!r} has {len(fired)} layers (expected {len(channels)})")
+        rows.append([label, f"{final:.3f}", str(classes), *(f"{k}/{c}" for k, c in zip(fired, channels))])
+    header = ["", "final", "classes", *(f"layer {i + 1} fires" for i in range(len(channels)))]
+    return format_table(header, rows)
+
+
+def input_table(datasets) -> str:
+    """What the network sees: the range, mean and standard deviation of each dataset's scaled
+    training images (``d.scale(d.x_train)``)."""
+    rows = []
+    for d in datasets:
+        x = np.asarray(d.scale(d.x_train), dtype=float)
+        rows.append([d.name, *(f"{v:.2f}" for v in (x.min(), x.max(), x.mean(), x.std()))])
+    if not rows:
+        raise ValueError("Invalid datasets: [] (expected at least one)")
+    return format_table(["inputs", "min", "max", "mean", "std"], rows)
+
+
+def early_losses_table(sweep, lrs=None, *, steps: int = 5, fmt: str = ".1f") -> str:
+    """The training loss of each run (α, seed) at steps 0 … ``steps`` − 1, then ✕ and the step
+    where it diverged, or its peak loss and final metric."""
+    steps = _checks.positive_int(steps, "steps")
+    rows = []
+    for lr in _lrs_of(sweep, lrs):
+        for seed in sweep.seeds:
+            h = sweep[lr, seed]
+            losses = [format(v, fmt) for v in h.loss[:steps]]
+            end = (f"✕ at step {h.diverged_at}" if h.diverged
+                   else f"peak {np.max(h.loss):{fmt}}, final {h.final:.3g}")
+            rows.append([f"{lr:.3g}", str(seed), *losses, *[""] * (steps - len(losses)), end])
+    header = ["α", "seed", *map(str, range(steps)), "then"]
+    return (f"training loss at steps 0–{steps - 1}\n"
+            + format_table(header, rows, align="r" * (steps + 2) + "l"))
+
+
+def match_table(sweep, pairs, *, window: int = 20) -> str:
+    """Per pair (fast, slow) of α: the step at which the run at the fast α reached the final
+    training loss of the slow one, one step per seed (:func:`~lrcourse.results.analysis.steps_to_match`)."""
+    rows = []
+    for fast, slow in pairs:
+        found = [steps_to_match(sweep, fast, slow, seed, window) for seed in sweep.seeds]
+        rows.append([f"{fast:g}", f"{slow:g}", ", ".join("never" if k is None else str(k) for k in found)])
+    seeds = ", ".join(map(str, sweep.seeds))
+    return format_table(["α", "reached the final loss of α", f"at step (seeds {seeds})"], rows, align="rrl")
+
+
+def samples_report(samples: Mapping[str, str], known: set, *, prompt: str = "", chars: int = 280,
+                   width: int = 72, reference: tuple[str, str] | None = None, min_letters: int = 4) -> str:
+    """Each named sample: the share of its words of ``min_letters``+ letters that are in
+    ``known`` (:func:`~lrcourse.results.analysis.real_word_share`), then ``prompt`` and its first
+    ``chars`` characters, each line wrapped at ``width``; ``reference = (label, text)`` adds
+    the same share for a real text."""
+    lines = []
+    for label, text in _check_runs(samples, "samples").items():
+        share = real_word_share(text, known, min_letters)
+        lines.append(f"── {label}: {share:.0%} of the words of {min_letters}+ letters are real")
+        lines += [textwrap.fill(line, width) for line in (prompt + text[:chars]).splitlines()]
+        lines.append("")
+    if reference is not None:
+        label, text = reference
+        lines.append(f"for comparison, {label}: {real_word_share(text, known, min_letters):.0%}")
+    return "\n".join(lines)
+
+
+def context_table(gains: Mapping[str, np.ndarray], distances, *, unit: str = "character",
+                  per_seed_at: int | None = None) -> str:
+    """What the text beyond d tokens was worth (:func:`~lrcourse.results.analysis.context_gains`),
+    mean over models, one row per name and one column per d; with ``per_seed_at = d`` also
+    each model's value at that d."""
+    distances = list(distances)
+    rows = []
+    for name, gain in _check_runs(gains, "gains").items():
+        gain = np.asarray(gain, dtype=float)
+        if gain.ndim != 2 or gain.shape[1] != len(distances):
+            raise ValueError(f"Invalid gains: {name!r} has shape {gain.shape} "
+                             f"(expected (models, {len(distances)}))")
+        means = np.round(gain.mean(axis=0), 3) + 0.0      # + 0.0 turns -0.0 into 0.0
+        rows.append([name, *(f"{g:.3f}" for g in means)])
+    lines = [f"nats per {unit} gained from the text more than d {unit}s back",
+             format_table(["d =", *map(str, distances)], rows)]
+    if per_seed_at is not None:
+        if per_seed_at not in distances:
+            raise ValueError(f"Invalid per_seed_at: {per_seed_at!r} (expected one of {distances})")
+        j = distances.index(per_seed_at)
+        lines.append(f"beyond d = {per_seed_at}, one value per model:")
+        lines += [f"  {name}: " + ", ".join(f"{g:.3f}" for g in np.asarray(gain)[:, j])
+                  for name, gain in gains.items()]
+    return "\n".join(lines)
+
+
+def paired_runs_table(columns: Mapping[str, list], seeds, *, fmt: str = ".1f") -> str:
+    """One row per seed, one column per named list of runs (in seed order): each run's final
+    metric and the step it ended at."""
+    columns = _check_runs(columns, "columns")
+    seeds = list(seeds)
+    for name, runs in columns.items():
+        if len(runs) != len(seeds):
+            raise ValueError(f"Invalid columns: {name!r} has {len(runs)} runs (expected one per seed, {len(seeds)})")
+    rows = [[str(seed), *(f"{runs[i].final:{fmt}} at step {runs[i].steps}" for runs in columns.values())]
+            for i, seed in enumerate(seeds)]
+    return format_table(["seed", *columns], rows)
