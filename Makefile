@@ -34,8 +34,17 @@ chromium:
 		fi; \
 	fi
 
+# JupyterLab on a copy of the chapters in _build/lab (saving never touches the committed book/;
+# a chapter already copied is kept, with your edits: delete _build/lab to start again).
+# LAB_DIR=book opens the chapters themselves (get them back with `git checkout book/`);
+# LAB_ARGS passes JupyterLab options, e.g. make lab LAB_ARGS="--no-browser --port 8899".
+LAB_DIR  ?= _build/lab
+LAB_ARGS ?=
+LAB_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(READY)
-	$(BIN)/jupyter lab book
+	@if [ "$(LAB_DIR)" != book ]; then mkdir -p "$(LAB_DIR)" && for chapter in book/*.ipynb; do \
+		[ -e "$(LAB_DIR)/$${chapter##*/}" ] || cp "$$chapter" "$(LAB_DIR)/"; done; fi
+	$(BIN)/jupyter lab $(LAB_ROOT) $(LAB_ARGS) $(LAB_DIR)
 
 # Re-run every notebook in place from a fresh kernel (outputs are committed; nbval checks them).
 notebooks: $(READY)
