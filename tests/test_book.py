@@ -19,17 +19,20 @@ def test_every_chapter_is_built(built_book):
         assert "TODO" not in page.read_text(encoding="utf-8"), f"{name} has a TODO in the published text"
 
 
-def test_plotly_js_comes_from_the_book_and_loads_before_the_figures(built_book):
-    assert (built_book / "_static" / "plotly.min.js").stat().st_size > 1_000_000
+def test_plotly_js_comes_from_the_book_and_only_to_pages_with_figures(built_book):
+    assert (built_book / "_static" / "plotly-cartesian.min.js").stat().st_size > 1_000_000
     pages_with_figures = 0
     for page in built_book.rglob("*.html"):
         html = page.read_text(encoding="utf-8")
-        if "Plotly.newPlot" not in html:
+        assert not re.search(r"<script[^>]+src=\"https?://[^\"]*plotly", html), f"{page.name} loads plotly from a CDN"
+        assert "Plotly.newPlot" not in html, f"{page.name}: a figure script runs before the deferred plotly.js"
+        plotly = re.search(r'<script defer="defer" src="[^"]*plotly-cartesian\.min\.js', html)
+        if 'class="lrc-figure"' not in html:
+            assert "plotly" not in html.split("</head>")[0], f"{page.name} loads plotly.js without a figure"
             continue
         pages_with_figures += 1
-        head_script = html.find("plotly.min.js")
-        assert 0 < head_script < html.find("Plotly.newPlot"), f"{page.name}: plotly.js must load first"
-        assert not re.search(r"<script[^>]+src=\"https?://[^\"]*plotly", html), f"{page.name} loads plotly from a CDN"
+        drawer = html.find("lrcourse-figures.js")
+        assert plotly and 0 < plotly.start() < drawer, f"{page.name}: plotly.js must load, deferred, before the figures"
     assert pages_with_figures >= 2
 
 
@@ -130,3 +133,30 @@ def test_the_learning_path_lists_every_chapter():
     index = (ROOT / "book" / "index.md").read_text()
     for name in _chapters()[1:]:
         assert f"| {{doc}}`{name.removeprefix('book/')}` |" in index, f"book/index.md: no row for {name}"
+
+
+RUN_ALL_HINT = "**Running this notebook?** Run all cells first"
+
+
+def test_every_chapter_opens_with_a_run_all_hint_for_live_readers():
+    """Right after the Colab set-up, a markdown line (hidden in the book) says to run all cells
+    and about how long it takes; ``scripts/run_all_hint.py`` writes it from ``make bench``."""
+    import json
+
+    for path in _notebooks():
+        cells = json.loads(path.read_text())["cells"]
+        colab = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
+        hint = cells[colab + 1] if colab + 1 < len(cells) else {}
+        where = f"{path.name}: the cell after the Colab set-up"
+        assert hint.get("id") == "run-all-hint" and hint.get("cell_type") == "markdown", \
+            f"{where} is not the run-all hint (run: .venv/bin/python scripts/run_all_hint.py)"
+        text = "".join(hint["source"])
+        assert text.startswith(RUN_ALL_HINT) and "\n" not in text.strip(), f"{where}: not the one-line hint"
+        assert re.search(r"in (a few seconds|about \d+ s|about \d+ minutes) on two CPU cores\.$", text), \
+            f"{where} does not say how long the chapter takes: {text!r}"
+        assert "remove-cell" in hint["metadata"].get("tags", []), f"{where}: the hint is not hidden in the book"
+
+
+def test_the_run_all_hint_is_not_in_the_published_pages(built_book):
+    for page in _pages(built_book):
+        assert "Running this notebook?" not in page.read_text(encoding="utf-8"), f"{page.name} shows the run-all hint"
