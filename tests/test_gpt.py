@@ -21,10 +21,24 @@ def test_history_of_a_short_run():
     assert h.loss[0] == pytest.approx(math.log(SMALL.vocab_size), rel=0.05)      # starts near a uniform guess
     assert h.metric[0] == pytest.approx(math.log2(SMALL.vocab_size), rel=0.05)
     assert h.config["optimizer"] == "adamw" and h.config["optimizer_kwargs"] == {"weight_decay": 0.1}
-    model = h.config["model"]
+    model = h.model
     inputs, targets = gpt.windows(SMALL.valid, 16, gpt.EVAL_WINDOWS)
     with torch.no_grad():                                             # the History's model is the trained one
         assert gpt.bits_per_character(model, inputs, targets).item() == pytest.approx(h.final, rel=1e-5)
+
+
+def test_config_is_the_preset_overridden_and_problem_builds_a_fresh_model():
+    settings = gpt.config()
+    assert settings.corpus.name == text.stdlib().name and settings.steps == gpt.PRESETS["stdlib"]["steps"]
+    assert (settings.width, settings.layers, settings.heads, settings.norm) == (64, 2, 4, "pre")
+    small = gpt.config(SMALL, steps=8, width=16, heads=2, norm="post")
+    assert small.width == 16 and small.context == 64 and small.norm == "post" and small.start is None
+    first, second = gpt.problem(0, small), gpt.problem(0, small)
+    assert isinstance(first.model, gpt.GPT) and first.model is not second.model
+    assert first.steps == 8 and first.eval_every == 2 and first.batchable
+    assert first.config["width"] == 16 and "model" not in first.config
+    with pytest.raises(ValueError, match="Invalid data: 30 training tokens"):
+        gpt.config(text.stdlib().take(30, 2_000, 2_000), context=64)
 
 
 def test_book_scale_default_learns():
@@ -200,3 +214,12 @@ def test_command_line(capsys):
     assert "validation bits per character" in out and "best α: 0.001" in out
     assert gpt.main(["--lrs", "1e-3,-1", "--steps", "1"]) == 2
     assert gpt.main(["--lrs", "1e-3", "--steps", "1", "--norm", "post", "--warmup-steps", "5"]) == 2
+
+
+def test_command_line_through_the_cases_entry_point(capsys):
+    from lrcourse.cases.__main__ import CASES, main
+    assert "gpt" in CASES
+    assert main(["gpt", "--lrs", "1e-3", "--steps", "2", "--width", "16", "--layers", "1", "--norm", "post"]) == 0
+    out = capsys.readouterr().out
+    assert "post-LN GPT, 1 × 16, 2 steps, adamw, warmup 0" in out and "best α: 0.001" in out
+    assert main(["gpt", "--lrs", "1e-3", "--steps", "0"]) == 2

@@ -1,6 +1,6 @@
 """The case studies: each trains a real model at many learning rates through :mod:`lrcourse.engine`.
 
-``from lrcourse.cases import cnn`` (and ``lstm``, ``rl``, ``mlp``). Every case module has
+``from lrcourse.cases import cnn`` (and ``lstm``, ``rl``, ``mlp``, ``gpt``). Every case module has
 the same shape, and supplies only its data, its model and its metric; the engine does the rest:
 
 * ``PRESETS``: the defaults by name (a data set, a text level, a kind of environment);

@@ -90,3 +90,11 @@ def one_by_one(train: Callable, lrs, seeds, *, metric_name: str, maximize: bool,
                 each(h)
     return engine.Sweep(lrs=lrs, seeds=seeds, histories=histories, seconds=time.perf_counter() - start,
                         batched=False, metric_name=metric_name, maximize=maximize)
+
+
+def report(result: engine.Sweep, header: str, note: str = "") -> int:
+    """Print ``header``, the sweep's table and its best α (then ``note`` and the time it took);
+    return exit status 0."""
+    print(f"\n{header}\n{result.table()}")
+    print(f"best α: {result.best():g}    {note + '    ' if note else ''}({result.seconds:.1f} s)")
+    return 0

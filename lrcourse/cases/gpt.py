@@ -26,19 +26,18 @@ the text of a few modules read with ``inspect.getsource``), and measures both th
 task and the forgetting of the old one; ``layer_decay`` gives each layer its own α
 and ``freeze`` keeps the lowest layers fixed.
 
-From a shell: ``python -m lrcourse.cases.gpt --lrs 1e-3,3e-3,1e-2 --norm post``.
+From a shell: ``python -m lrcourse.cases gpt --lrs 1e-3,3e-3,1e-2 --norm post``.
 """
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
 import importlib
 import inspect
 import math
 import sys
-import time
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -52,7 +51,11 @@ from lrcourse.core import schedules
 from lrcourse.data import text as corpora
 
 NORMS = ("pre", "post")
-DEFAULTS = {"steps": 200, "batch_size": 16, "context": 64, "width": 64, "layers": 2, "heads": 4}
+PRESETS = {
+    # The book's scale, on the documentation's characters: 200 steps of 16 windows × 64
+    # characters, 2 blocks of width 64 with 4 heads.
+    "stdlib": {"steps": 200, "batch_size": 16, "context": 64, "width": 64, "layers": 2, "heads": 4},
+}
 EVALUATIONS = 4            # a run is evaluated this many times
 EVAL_WINDOWS = 32          # the validation windows (fixed, non-overlapping, from the start of the text)
 SOURCE_MODULES = ("textwrap", "string", "heapq", "bisect", "fractions", "functools", "statistics",
@@ -197,19 +200,64 @@ def _recorder(model, logs):
     return record
 
 
-def problem(seed: int, model: nn.Module, corpus: corpora.Corpus, steps: int, batch_size: int,
-            record: bool = False, config: dict | None = None) -> engine.Problem:
-    """The engine's description of one run: random windows of ``corpus.train``, the
-    cross-entropy, and the validation bits per character on fixed windows of ``corpus.valid``.
+def _corpus(data) -> corpora.Corpus:
+    if isinstance(data, corpora.Corpus):
+        return data
+    if data != "stdlib":
+        raise ValueError(f"Invalid data: {data!r} (expected 'stdlib' or a Corpus)")
+    return corpora.stdlib()
 
-    The windows come from a generator seeded with ``seed`` (not the global one), and the
+
+class Config(NamedTuple):
+    """Everything about a run except α, the seed and the optimizer (its weight decay and warmup)."""
+
+    corpus: corpora.Corpus
+    steps: int
+    batch_size: int
+    context: int
+    width: int
+    layers: int
+    heads: int
+    norm: str = "pre"
+    record: bool = False
+    start: nn.Module | None = None
+
+
+def config(data="stdlib", steps: int | None = None, batch_size: int | None = None, context: int | None = None,
+           width: int | None = None, layers: int | None = None, heads: int | None = None, norm: str = "pre",
+           record: bool = False, start: nn.Module | None = None) -> Config:
+    """The settings of a run on ``data``: the preset (:data:`PRESETS`), overridden by the
+    arguments that are not None. ``record=True`` logs ‖g‖ and ‖Δθ‖ of every step; ``start``
+    is a model to go on training (trained in place, :func:`finetune`) instead of a fresh :class:`GPT`."""
+    corpus = _corpus(data)
+    preset = PRESETS["stdlib"]
+    given = {"steps": steps, "batch_size": batch_size, "context": context, "width": width, "layers": layers,
+             "heads": heads}
+    sizes = {name: _checks.positive_int(preset[name] if value is None else value, name)
+             for name, value in given.items()}
+    if sizes["width"] % sizes["heads"]:
+        raise ValueError(f"Invalid heads value: {sizes['heads']} (width={sizes['width']} must be a multiple of it)")
+    _checks.one_of(norm, "norm", NORMS)
+    if len(corpus.train) < sizes["context"] + 2:
+        raise ValueError(f"Invalid data: {len(corpus.train)} training tokens are too few for context "
+                         f"{sizes['context']}")
+    windows(corpus.valid, sizes["context"], 1)          # the validation text fills at least one window
+    return Config(corpus, **sizes, norm=norm, record=bool(record), start=start)
+
+
+def problem(seed: int, config: Config) -> engine.Problem:
+    """The engine's description of one run: a fresh :class:`GPT` (or ``config.start``), random
+    windows of the training text, the cross-entropy, and the validation bits per character on
+    fixed windows of the validation text.
+
+    Called inside :func:`lrcourse.engine.repeatable`, so the initial weights come from the
+    seeded global generator; the windows come from a generator seeded with ``seed``. The
     loss and metric are pure functions of the model: ``batchable``, unless ``record``
     (which logs ‖g‖ and ‖Δθ‖ each step) or a frozen parameter rules it out.
     """
-    context = model.context
+    corpus, steps, batch_size, context, width, layers, heads, norm, record, start = config
+    model = GPT(corpus.vocab_size, context, width, layers, heads, norm) if start is None else start
     train_ids = torch.tensor(np.asarray(corpus.train), dtype=torch.int64)
-    if len(train_ids) < context + 2:
-        raise ValueError(f"Invalid data: {len(train_ids)} training tokens are too few for context {context}")
     valid_inputs, valid_targets = windows(corpus.valid, context, EVAL_WINDOWS)
     generator = torch.Generator().manual_seed(seed)
     offsets = torch.arange(context + 1)
@@ -235,40 +283,10 @@ def problem(seed: int, model: nn.Module, corpus: corpora.Corpus, steps: int, bat
         evaluate=lambda forward: bits_per_character(forward, valid_inputs, valid_targets),
         eval_every=math.ceil(steps / EVALUATIONS), loss_floor=math.log(corpus.vocab_size),
         metric_name="validation bits per character", maximize=False, batchable=not record and not frozen,
-        config={"case": "gpt", "data": corpus.name, "batch_size": batch_size, "context": context,
-                "model": model, "corpus": corpus, **(config or {})},
+        config={"case": "gpt", "data": corpus.name, "steps": steps, "batch_size": batch_size, "context": context,
+                "norm": norm, "width": width, "layers": layers, "heads": heads, "corpus": corpus},
         logs=logs,
     )
-
-
-def _corpus(data) -> corpora.Corpus:
-    if isinstance(data, corpora.Corpus):
-        return data
-    if data != "stdlib":
-        raise ValueError(f"Invalid data: {data!r} (expected 'stdlib' or a Corpus)")
-    return corpora.stdlib()
-
-
-def _sizes(steps, batch_size, context, width, layers, heads, norm):
-    sizes = {name: _checks.positive_int(value, name) for name, value in
-             (("steps", steps), ("batch_size", batch_size), ("context", context), ("width", width),
-              ("layers", layers), ("heads", heads))}
-    if sizes["width"] % sizes["heads"]:
-        raise ValueError(f"Invalid heads value: {heads} (width={width} must be a multiple of it)")
-    _checks.one_of(norm, "norm", NORMS)
-    return sizes
-
-
-def _options(data, steps, batch_size, context, width, layers, heads, norm, record):
-    corpus = _corpus(data)
-    s = _sizes(steps, batch_size, context, width, layers, heads, norm)
-    shape = {"norm": norm, "width": s["width"], "layers": s["layers"], "heads": s["heads"]}
-
-    def make(seed):
-        model = GPT(corpus.vocab_size, s["context"], s["width"], s["layers"], s["heads"], norm)
-        return problem(seed, model, corpus, s["steps"], s["batch_size"], record, shape)
-
-    return make, s["steps"]
 
 
 def _warmup(lr, warmup_steps, schedule, steps):
@@ -285,41 +303,43 @@ def _warmup(lr, warmup_steps, schedule, steps):
     return None, schedules.warmup_cosine(lr, int(warmup_steps), steps, lr_min=lr)
 
 
-def train(lr=None, seed: int = 0, *, norm: str = "pre", warmup_steps: int = 0, schedule=None,
-          optimizer: str = "adamw", weight_decay: float = 0.1, steps: int = DEFAULTS["steps"],
-          batch_size: int = DEFAULTS["batch_size"], context: int = DEFAULTS["context"],
-          width: int = DEFAULTS["width"], layers: int = DEFAULTS["layers"], heads: int = DEFAULTS["heads"],
-          clip_norm=None, data="stdlib", record: bool = False, progress: bool = False,
-          threads: int | None = 1, **optimizer_kwargs) -> engine.History:
-    """Train a :class:`GPT` at peak learning rate ``lr``; return its :class:`~lrcourse.engine.History`.
-
-    ``h.loss`` is the training cross-entropy per step (nats per character),
-    ``h.metric`` the validation bits per character after every quarter of the run,
-    ``h.final`` the last; ``h.config["model"]`` is the trained model. ``warmup_steps`` W
-    rises linearly, α_k = lr·(k+1)/(W+1), then holds ``lr``; ``schedule(k)`` replaces
-    both. ``weight_decay`` is torch's λ (AdamW decays every weight by α_k·λ per step; for
-    ``optimizer="adam"`` it is an L2 term in the gradient). ``record=True`` logs ‖g‖
-    and ‖Δθ‖ of every step in ``h.logs``.
-    """
-    _checks.lr_or_schedule(lr, schedule)
-    make, steps = _options(data, steps, batch_size, context, width, layers, heads, norm, record)
-    lr, schedule = _warmup(lr, warmup_steps, schedule, steps)
-    desc = "gpt" if lr is None else f"gpt α={lr:g} seed {seed}"
-    return engine.train(make, lr, seed=seed, optimizer=optimizer, schedule=schedule, clip_norm=clip_norm,
-                        progress=progress, desc=desc, threads=threads,
-                        **_weight_decay(optimizer, weight_decay), **optimizer_kwargs)
-
-
 def _weight_decay(optimizer, weight_decay) -> dict:
     weight_decay = float(_checks.nonnegative(weight_decay, "weight_decay value"))
     return {"weight_decay": weight_decay} if weight_decay or str(optimizer).lower() == "adamw" else {}
 
 
+def train(lr=None, seed: int = 0, *, norm: str = "pre", warmup_steps: int = 0, schedule=None,
+          optimizer: str = "adamw", weight_decay: float = 0.1, steps: int | None = None,
+          batch_size: int | None = None, context: int | None = None, width: int | None = None,
+          layers: int | None = None, heads: int | None = None, clip_norm=None, data="stdlib",
+          record: bool = False, progress: bool = False, threads: int | None = 1,
+          **optimizer_kwargs) -> engine.History:
+    """Train a :class:`GPT` at peak learning rate ``lr``; return its :class:`~lrcourse.engine.History`.
+
+    ``h.loss`` is the training cross-entropy per step (nats per character),
+    ``h.metric`` the validation bits per character after every quarter of the run,
+    ``h.final`` the last; ``h.model`` is the trained model and ``h.config["corpus"]`` its
+    text. Sizes not given come from :data:`PRESETS` (200 steps of 16 windows × 64
+    characters, 2 blocks of width 64 with 4 heads). ``warmup_steps`` W rises linearly,
+    α_k = lr·(k+1)/(W+1), then holds ``lr``; ``schedule(k)`` replaces both.
+    ``weight_decay`` is torch's λ (AdamW decays every weight by α_k·λ per step; for
+    ``optimizer="adam"`` it is an L2 term in the gradient). ``record=True`` logs ‖g‖
+    and ‖Δθ‖ of every step in ``h.logs``.
+    """
+    _checks.lr_or_schedule(lr, schedule)
+    settings = config(data, steps, batch_size, context, width, layers, heads, norm, record)
+    lr, schedule = _warmup(lr, warmup_steps, schedule, settings.steps)
+    desc = "gpt" if lr is None else f"gpt α={lr:g} seed {seed}"
+    return engine.train(lambda seed: problem(seed, settings), lr, seed=seed, optimizer=optimizer,
+                        schedule=schedule, clip_norm=clip_norm, progress=progress, desc=desc, threads=threads,
+                        **_weight_decay(optimizer, weight_decay), **optimizer_kwargs)
+
+
 def sweep(lrs, seeds=(0, 1), *, norm: str = "pre", warmup_steps: int = 0, schedule=None,
-          optimizer: str = "adamw", weight_decay: float = 0.1, steps: int = DEFAULTS["steps"],
-          batch_size: int = DEFAULTS["batch_size"], context: int = DEFAULTS["context"],
-          width: int = DEFAULTS["width"], layers: int = DEFAULTS["layers"], heads: int = DEFAULTS["heads"],
-          clip_norm=None, data="stdlib", progress: bool = False, threads: int | None = 1, batched: bool = True,
+          optimizer: str = "adamw", weight_decay: float = 0.1, steps: int | None = None,
+          batch_size: int | None = None, context: int | None = None, width: int | None = None,
+          layers: int | None = None, heads: int | None = None, clip_norm=None, data="stdlib",
+          progress: bool = False, threads: int | None = 1, batched: bool = True,
           **optimizer_kwargs) -> engine.Sweep:
     """:func:`train` for every α in ``lrs`` and seed in ``seeds``, batched across α with
     ``torch.func.vmap`` (the model is pure and every seed reads its own seeded windows).
@@ -328,31 +348,30 @@ def sweep(lrs, seeds=(0, 1), *, norm: str = "pre", warmup_steps: int = 0, schedu
     ``batched=False`` runs them one by one, with the same results up to float rounding.
     """
     _checks.learning_rates(lrs)
-    make, steps = _options(data, steps, batch_size, context, width, layers, heads, norm, False)
+    settings = config(data, steps, batch_size, context, width, layers, heads, norm)
     if warmup_steps:
-        _warmup(1.0, warmup_steps, schedule, steps)
-        schedule = schedules.warmup_constant(int(warmup_steps), steps)
-    return engine.sweep(make, lrs, seeds, optimizer=optimizer, schedule=schedule, clip_norm=clip_norm,
-                        progress=progress, desc="gpt sweep", threads=threads, batched=batched,
-                        **_weight_decay(optimizer, weight_decay), **optimizer_kwargs)
+        _warmup(1.0, warmup_steps, schedule, settings.steps)
+        schedule = schedules.warmup_constant(int(warmup_steps), settings.steps)
+    return engine.sweep(lambda seed: problem(seed, settings), lrs, seeds, optimizer=optimizer, schedule=schedule,
+                        clip_norm=clip_norm, progress=progress, desc="gpt sweep", threads=threads,
+                        batched=batched, **_weight_decay(optimizer, weight_decay), **optimizer_kwargs)
 
 
 def lr_range_test(seed: int = 0, *, start_lr: float = 1e-5, end_lr: float = 1.0, steps: int = 100,
                   rule: str = "valley", norm: str = "pre", optimizer: str = "adamw", weight_decay: float = 0.1,
-                  batch_size: int = DEFAULTS["batch_size"], context: int = DEFAULTS["context"],
-                  width: int = DEFAULTS["width"], layers: int = DEFAULTS["layers"],
-                  heads: int = DEFAULTS["heads"], clip_norm=None, data="stdlib", progress: bool = False,
-                  threads: int | None = 1, **optimizer_kwargs) -> engine.RangeTest:
+                  batch_size: int | None = None, context: int | None = None, width: int | None = None,
+                  layers: int | None = None, heads: int | None = None, clip_norm=None, data="stdlib",
+                  progress: bool = False, threads: int | None = 1, **optimizer_kwargs) -> engine.RangeTest:
     """The LR range test (:mod:`lrcourse.engine.lr_range`) on a fresh :class:`GPT`: ``steps``
     batches while α grows from ``start_lr`` to ``end_lr``.
 
     The default range, 1e-5 to 1, brackets where AdamW trains this model (about 1e-3 to 1e-2
     at the default size, 300 steps) on both sides: the loss falls, then rises again before 1.
     """
-    make, _ = _options(data, 1, batch_size, context, width, layers, heads, norm, False)
-    return engine.lr_range_test(make, seed=seed, threads=threads, start_lr=start_lr, end_lr=end_lr,
-                                steps=steps, rule=rule, optimizer=optimizer, clip_norm=clip_norm,
-                                progress=progress, desc="gpt range test",
+    settings = config(data, 1, batch_size, context, width, layers, heads, norm)
+    return engine.lr_range_test(lambda seed: problem(seed, settings), seed=seed, threads=threads,
+                                start_lr=start_lr, end_lr=end_lr, steps=steps, rule=rule, optimizer=optimizer,
+                                clip_norm=clip_norm, progress=progress, desc="gpt range test",
                                 **_weight_decay(optimizer, weight_decay), **optimizer_kwargs)
 
 
@@ -431,7 +450,7 @@ def unprepare(model: GPT) -> GPT:
 
 def finetune(model: GPT, lr=None, *, layer_decay: float = 1.0, freeze: int = 0, steps: int = 200,
              seed: int = 0, warmup_steps: int = 0, schedule=None, optimizer: str = "adamw",
-             weight_decay: float = 0.0, batch_size: int = DEFAULTS["batch_size"], old=None, new=None,
+             weight_decay: float = 0.0, batch_size: int | None = None, old=None, new=None,
              clip_norm=None, progress: bool = False, threads: int | None = 1,
              **optimizer_kwargs) -> engine.History:
     """Go on training a copy of ``model`` on a new text, ``new`` (default: :func:`source_corpus`).
@@ -452,65 +471,49 @@ def finetune(model: GPT, lr=None, *, layer_decay: float = 1.0, freeze: int = 0, 
                          "(layer-wise α by parametrization is exact only for Adam and AdamW)")
     old = _corpus("stdlib" if old is None else old)
     new = source_corpus(old.vocab) if new is None else _corpus(new)
-    steps = _checks.positive_int(steps, "steps")
-    batch_size = _checks.positive_int(batch_size, "batch_size")
-    lr, schedule = _warmup(lr, warmup_steps, schedule, steps)
+    settings = config(new, steps, batch_size, model.context, model.token.embedding_dim, len(model.blocks),
+                      model.blocks[0].heads, model.norm)
+    lr, schedule = _warmup(lr, warmup_steps, schedule, settings.steps)
     tuned = prepare(model, layer_decay=layer_decay, freeze=freeze)
     old_inputs, old_targets = windows(old.valid, model.context, EVAL_WINDOWS)
     with torch.no_grad():
         before = bits_per_character(model, old_inputs, old_targets).item()
-    config = {"case": "gpt-finetune", "layer_decay": float(layer_decay), "freeze": int(freeze),
-              "old_before": before}
-    h = engine.train(lambda seed_: problem(seed_, tuned, new, steps, batch_size, False, config), lr, seed=seed,
+    h = engine.train(lambda seed_: problem(seed_, settings._replace(start=tuned)), lr, seed=seed,
                      optimizer=optimizer, schedule=schedule, clip_norm=clip_norm, progress=progress,
                      desc="gpt fine-tune", threads=threads, **_weight_decay(optimizer, weight_decay),
                      **optimizer_kwargs)
     plain = unprepare(tuned)
     with torch.no_grad():
         after = bits_per_character(plain, old_inputs, old_targets).item()
-    config = {**h.config, "model": plain, "old_after": after if not h.diverged else math.inf}
-    return dataclasses.replace(h, config=config, model=plain)
+    return dataclasses.replace(h, model=plain, config={
+        **h.config, "case": "gpt-finetune", "layer_decay": float(layer_decay), "freeze": int(freeze),
+        "old_before": before, "old_after": after if not h.diverged else math.inf})
 
 
 # --------------------------------------------------------------------------- command line
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m lrcourse.cases.gpt",
-        description="Train the course's small GPT on Python's documentation at several learning rates "
-                    "and print the validation bits per character.")
-    parser.add_argument("--lrs", type=cli.numbers, default=[1e-3, 3e-3, 1e-2],
-                        help="comma-separated peak learning rates (default 1e-3,3e-3,1e-2)")
-    parser.add_argument("--seeds", type=cli.integers, default=[0], help="comma-separated seeds")
+def main(argv=None, prog: str = "python -m lrcourse.cases gpt") -> int:
+    parser = cli.parser(prog, "Train the course's small GPT on Python's documentation at several learning rates "
+                        "and print the validation bits per character.", [1e-3, 3e-3, 1e-2], optimizer="adamw")
+    preset = PRESETS["stdlib"]
     parser.add_argument("--norm", default="pre", choices=NORMS, help="pre-LN (default) or post-LN blocks")
     parser.add_argument("--warmup-steps", type=int, default=0, help="linear warmup steps (default 0)")
-    parser.add_argument("--steps", type=int, default=DEFAULTS["steps"], help="optimizer steps (default 200)")
-    parser.add_argument("--layers", type=int, default=DEFAULTS["layers"], help="blocks (default 2)")
-    parser.add_argument("--width", type=int, default=DEFAULTS["width"], help="model width (default 64)")
+    parser.add_argument("--steps", type=int, default=None, help=f"optimizer steps (default {preset['steps']})")
+    parser.add_argument("--layers", type=int, default=None, help=f"blocks (default {preset['layers']})")
+    parser.add_argument("--width", type=int, default=None, help=f"model width (default {preset['width']})")
     parser.add_argument("--weight-decay", type=float, default=0.1, help="AdamW's λ (default 0.1)")
-    parser.add_argument("--optimizer", default="adamw", help="a torch.optim name (default adamw)")
-    parser.add_argument("--opt", type=cli.keyword, action="append", default=[], metavar="NAME=VALUE",
-                        help="optimizer argument, e.g. --opt betas=(0.9,0.95) (repeatable)")
     args = parser.parse_args(argv)
     try:
-        lrs, seeds = _checks.learning_rates(args.lrs), _checks.seeds(args.seeds)
-        start = time.perf_counter()
-        histories = {(float(lr), seed): train(float(lr), seed, norm=args.norm, warmup_steps=args.warmup_steps,
-                                              steps=args.steps, layers=args.layers, width=args.width,
-                                              weight_decay=args.weight_decay, optimizer=args.optimizer,
-                                              progress=True, **dict(args.opt))
-                     for seed in seeds for lr in lrs}
-    except (ValueError, TypeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    result = engine.Sweep(lrs=lrs, seeds=seeds, histories=histories, seconds=time.perf_counter() - start,
-                          batched=False, metric_name="validation bits per character", maximize=False)
-    print(f"\n{args.norm}-LN GPT, {args.layers} × {args.width}, {args.steps} steps, {args.optimizer}, "
-          f"warmup {args.warmup_steps}")
-    print(result.table())
-    print(f"best α: {result.best():g}    ({result.seconds:.1f} s)")
-    return 0
+        result = cli.one_by_one(train, args.lrs, args.seeds, metric_name="validation bits per character",
+                                maximize=False, norm=args.norm, warmup_steps=args.warmup_steps, steps=args.steps,
+                                layers=args.layers, width=args.width, weight_decay=args.weight_decay,
+                                optimizer=args.optimizer, threads=args.threads, **cli.optimizer_kwargs(args))
+    except cli.ERRORS as err:
+        return cli.fail(err)
+    some = next(iter(result)).config
+    return cli.report(result, f"{some['norm']}-LN GPT, {some['layers']} × {some['width']}, {some['steps']} steps, "
+                              f"{cli.optimizer_label(args)}, warmup {args.warmup_steps}")
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(prog="python -m lrcourse.cases.gpt"))
