@@ -8,7 +8,6 @@ case's options (the shared ones are in :mod:`lrcourse.cases._cli`).
 from __future__ import annotations
 
 import importlib
-import inspect
 import pkgutil
 import sys
 
@@ -27,8 +26,6 @@ def main(argv=None) -> int:
         print(f"{usage}\nerror: unknown case {argv[0]!r}", file=sys.stderr)
         return 2
     case = importlib.import_module(f"lrcourse.cases.{argv[0]}")
-    if "prog" not in inspect.signature(case.main).parameters:     # a case without the shared parser
-        return case.main(argv[1:])
     return case.main(argv[1:], prog=f"python -m lrcourse.cases {argv[0]}")
 
 
