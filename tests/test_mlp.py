@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from lrcourse.data import images as data
 from lrcourse import engine
 from lrcourse.cases import mlp
+from lrcourse.results import analysis
 from lrcourse.engine.sharpness import top_hessian_eigenvalue
 
 FAST = dict(steps=30, n_train=64, hidden=16, sharpness_every=10)
@@ -25,7 +26,7 @@ def test_history_of_a_short_run():
     assert lam.shape == (30,)
     assert list(np.flatnonzero(np.isfinite(lam))) == [0, 10, 20]    # before steps 0, 10, 20
     assert set(h.logs["converged"][[0, 10, 20]]) <= {0.0, 1.0}
-    steps, values = mlp.sharpness(h)
+    steps, values = analysis.sharpness_curve(h)
     assert list(steps) == [0, 10, 20] and np.all(values > 0)
     assert h.config["case"] == "mlp" and h.config["full_batch"] and h.config["loss"] == "mse"
     assert h.metric_name == "test accuracy" and 0 <= h.final <= 1
@@ -53,10 +54,10 @@ def test_sharpness_settles_at_two_over_alpha():
     """The chapter's claim, short: at α = 0.16 the sharpness climbs from 11.4 and hovers at 2/α = 12.5
     (a few % above it; the chapter's 1500 steps measure 3.6 %)."""
     h = mlp.train(0.16, seed=0, steps=400, sharpness_every=20)
-    steps, lam = mlp.sharpness(h)
+    steps, lam = analysis.sharpness_curve(h)
     edge = 2 / 0.16
     assert not h.diverged and lam[0] < 0.95 * edge
-    assert 0.98 * edge < mlp.plateau(h) < 1.1 * edge
+    assert 0.98 * edge < analysis.plateau(h) < 1.1 * edge
     assert lam[steps >= 200].max() < 1.3 * edge               # it does not keep sharpening
     assert np.all(np.diff(h.loss[:40]) < 0)                   # a descent method below the edge...
     assert np.mean(np.diff(h.loss[200:]) > 0) > 0.1          # ...and no longer monotone at it
@@ -87,12 +88,12 @@ def test_plateau_is_the_median_of_the_late_measurements():
     h = engine.History(loss=np.zeros(8), lrs=np.ones(8), metric=np.array([]), metric_steps=np.array([], int),
                        metric_epochs=np.array([]), diverged=False, diverged_at=None, diverged_loss=None,
                        seconds=0.0, logs={"sharpness": np.array([1.0, np.nan, 100.0, np.nan, 5.0, 6.0, 7.0, 50.0])})
-    assert mlp.plateau(h) == pytest.approx(7.0)                  # the last 3 of 6 measurements: 6, 7, 50
-    assert mlp.plateau(h, start=0.0) == pytest.approx(6.5)      # all six: 1, 100, 5, 6, 7, 50
+    assert analysis.plateau(h) == pytest.approx(7.0)                  # the last 3 of 6 measurements: 6, 7, 50
+    assert analysis.plateau(h, start=0.0) == pytest.approx(6.5)      # all six: 1, 100, 5, 6, 7, 50
     empty = engine.History(**{**h.__dict__, "logs": {}})
-    assert math.isnan(mlp.plateau(empty))
+    assert math.isnan(analysis.plateau(empty))
     with pytest.raises(ValueError, match="Invalid start value: 1.0"):
-        mlp.plateau(h, start=1.0)
+        analysis.plateau(h, start=1.0)
 
 
 def test_bad_arguments():
@@ -135,6 +136,6 @@ def test_lanczos_measurements_converge_and_unconverged_ones_are_left_out():
     assert np.all(h.logs["converged"][measured] == 1)
     assert np.all(h.logs["products"][measured] <= mlp.EIGEN_MAX_PRODUCTS)
     h.logs["converged"][20] = 0.0                 # as if the solve at step 20 had hit its cap
-    steps, _ = mlp.sharpness(h)
+    steps, _ = analysis.sharpness_curve(h)
     assert list(steps) == [0, 40]
-    assert list(mlp.sharpness(h, converged_only=False)[0]) == [0, 20, 40]
+    assert list(analysis.sharpness_curve(h, converged_only=False)[0]) == [0, 20, 40]

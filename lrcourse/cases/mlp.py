@@ -22,8 +22,8 @@ The setup, small enough to measure λ_max often on a CPU:
 ::
 
     h = mlp.train(0.1, seed=0)              # 1500 steps, about 3 s
-    steps, lam = mlp.sharpness(h)           # λ_max where it was measured
-    mlp.plateau(h), 2 / 0.1                 # it hovers at 2/α
+    steps, lam = analysis.sharpness_curve(h)   # λ_max where it was measured
+    analysis.plateau(h), 2 / 0.1               # it hovers at 2/α
 
 The engine does the rest (:func:`lrcourse.engine.train`): a run whose loss is not
 finite or exceeds 10 × max(first loss, ``loss_floor``) is stopped and reported
@@ -39,12 +39,12 @@ import math
 import sys
 from typing import NamedTuple
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from lrcourse import _checks
+from lrcourse.results import analysis
 from lrcourse.data import images as datasets
 from lrcourse import engine
 from lrcourse.cases import _cli as cli
@@ -206,28 +206,6 @@ def sweep(lrs, seeds=(0,), *, steps: int | None = None, n_train: int | None = No
                         threads=threads, batched=False, workers=workers)
 
 
-def sharpness(history: engine.History, converged_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, λ_max) where the run measured the sharpness; by default only the values whose
-    eigen-solve converged (``logs["converged"]``): an unconverged one is a lower bound."""
-    values = np.asarray(history.logs.get("sharpness", ()), dtype=float)
-    ok = np.isfinite(values)
-    if converged_only and "converged" in history.logs:
-        ok &= np.asarray(history.logs["converged"], dtype=float) == 1
-    steps = np.flatnonzero(ok)
-    return steps, values[steps]
-
-
-def plateau(history: engine.History, start: float = 0.5) -> float:
-    """The median converged sharpness over the last ``1 − start`` of the measurements (nan if none).
-
-    At the edge of stability λ_max oscillates around 2/α; the median is robust to its spikes.
-    """
-    _checks.in_range(start, "start", 0.0, 1.0, high_open=True)
-    _, values = sharpness(history)
-    tail = values[int(math.floor(start * len(values))):]
-    return float(np.median(tail)) if tail.size else math.nan
-
-
 # --------------------------------------------------------------------------- command line
 
 def main(argv=None, prog: str = "python -m lrcourse.cases mlp") -> int:
@@ -248,10 +226,10 @@ def main(argv=None, prog: str = "python -m lrcourse.cases mlp") -> int:
     print(f"\n{'α':>8} {'seed':>5} {'2/α':>8} {'first λ_max':>12} {'plateau':>8} {'final loss':>11}  outcome")
     for h in result:
         lr = h.config["lr"]
-        _, lam = sharpness(h)
+        _, lam = analysis.sharpness_curve(h)
         outcome = f"diverged at step {h.diverged_at}" if h.diverged else f"test accuracy {h.final:.3f}"
         first = f"{lam[0]:.3g}" if lam.size else "–"
-        print(f"{lr:8.3g} {h.config['seed']:5d} {2 / lr:8.3g} {first:>12} {plateau(h):8.3g} "
+        print(f"{lr:8.3g} {h.config['seed']:5d} {2 / lr:8.3g} {first:>12} {analysis.plateau(h):8.3g} "
               f"{h.loss[-1]:11.3g}  {outcome}")
     return 0
 

@@ -352,12 +352,13 @@ def stability_limit(sweep, below: float = 0.5) -> float:
     return float(lrs[i])
 
 
-def sharpness_curve(history) -> tuple[np.ndarray, np.ndarray]:
-    """(steps, λ_max) where the run measured the sharpness and the eigen-solve converged
-    (``logs["converged"]``, when the run recorded it)."""
+def sharpness_curve(history, converged_only: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """(steps, λ_max) where the run measured the sharpness; by default only the values whose
+    eigen-solve converged (``logs["converged"]``, when the run recorded it): an unconverged
+    one is a lower bound. At the edge of stability :func:`plateau` summarises them."""
     values = np.asarray(history.logs.get("sharpness", ()), dtype=float)
     ok = np.isfinite(values)
-    if "converged" in history.logs:
+    if converged_only and "converged" in history.logs:
         ok &= np.asarray(history.logs["converged"], dtype=float) == 1
     steps = np.flatnonzero(ok)
     return steps, values[steps]
@@ -379,7 +380,8 @@ def first_reach(history, fraction: float = 0.95) -> int | None:
 
 
 def plateau(history, start: float = 0.5) -> float:
-    """The median converged λ_max over the last ``1 − start`` of the measurements (nan if none)."""
+    """The median converged λ_max over the last ``1 − start`` of the measurements (nan if none):
+    at the edge of stability λ_max oscillates around 2/α, and the median is robust to its spikes."""
     _checks.in_range(start, "start", 0.0, 1.0, high_open=True)
     _, lam = sharpness_curve(history)
     tail = lam[int(math.floor(start * len(lam))):]
