@@ -19,17 +19,20 @@ def test_every_chapter_is_built(built_book):
         assert "TODO" not in page.read_text(encoding="utf-8"), f"{name} has a TODO in the published text"
 
 
-def test_plotly_js_comes_from_the_book_and_loads_before_the_figures(built_book):
-    assert (built_book / "_static" / "plotly.min.js").stat().st_size > 1_000_000
+def test_plotly_js_comes_from_the_book_and_only_to_pages_with_figures(built_book):
+    assert (built_book / "_static" / "plotly-cartesian.min.js").stat().st_size > 1_000_000
     pages_with_figures = 0
     for page in built_book.rglob("*.html"):
         html = page.read_text(encoding="utf-8")
-        if "Plotly.newPlot" not in html:
+        assert not re.search(r"<script[^>]+src=\"https?://[^\"]*plotly", html), f"{page.name} loads plotly from a CDN"
+        assert "Plotly.newPlot" not in html, f"{page.name}: a figure script runs before the deferred plotly.js"
+        plotly = re.search(r'<script defer="defer" src="[^"]*plotly-cartesian\.min\.js', html)
+        if 'class="lrc-figure"' not in html:
+            assert "plotly" not in html.split("</head>")[0], f"{page.name} loads plotly.js without a figure"
             continue
         pages_with_figures += 1
-        head_script = html.find("plotly.min.js")
-        assert 0 < head_script < html.find("Plotly.newPlot"), f"{page.name}: plotly.js must load first"
-        assert not re.search(r"<script[^>]+src=\"https?://[^\"]*plotly", html), f"{page.name} loads plotly from a CDN"
+        drawer = html.find("lrcourse-figures.js")
+        assert plotly and 0 < plotly.start() < drawer, f"{page.name}: plotly.js must load, deferred, before the figures"
     assert pages_with_figures >= 2
 
 

@@ -1,20 +1,60 @@
-"""Serve plotly.js and MathJax from the book's own static files (no CDN, works offline).
+"""Serve the book's scripts from its own static files, and only to the pages that need them.
 
-Both come from installed packages (``plotly``, and ``django-static-mathjax``, which ships
-MathJax 3's files and needs no Django) and are copied into ``_static/`` when the build
-finishes; neither is committed. plotly.js loads once per page, in the head, before any
-explorer's script calls ``Plotly.newPlot``.
+* plotly.js's cartesian bundle (vendored, see ``VENDORED_PLOTLY``) and MathJax 3 (from ``django-static-mathjax``,
+  which ships MathJax's files and needs no Django) are copied into ``_static/`` when the
+  build finishes; neither is committed. No CDN: the book works offline.
+* plotly.js loads only on pages that draw a figure, deferred so the text paints first. Each
+  figure's inline ``Plotly.newPlot(...)`` script (written into the notebooks' outputs by
+  plotly's ``to_html``) becomes a JSON block that ``lrcourse-figures.js`` draws once plotly.js
+  is there: without plotly's full template (the script supplies one small shared template
+  that follows the light/dark theme), with numbers stored as compact typed arrays (16-bit where that
+  keeps them within 0.1 %, else float32), and with slider
+  data that no step changes stored once.
+* MathJax loads only on pages with math; the theme's fontawesome.js (1.5 MB, which swaps
+  icons for SVGs) is dropped: the theme's CSS already draws the same icons from its web fonts.
+* myst-nb's ``<summary aria-label="Toggle hidden content">`` names the control differently
+  from its visible text (axe: label-content-name-mismatch); the label is removed.
 """
 
+import base64
+import hashlib
+import html
 import importlib.util
+import json
+import re
 import shutil
 from pathlib import Path
 
-PLOTLY = "plotly.min.js"
+import numpy as np
+from sphinx.builders.html._assets import _JavaScript
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+PLOTLY = "plotly-cartesian.min.js"
+# plotly.js's cartesian bundle (scatter, heatmap, contour, bar, ...: every trace the book draws),
+# 1.5 MB against the full bundle's 4.8 MB; vendored from npm's plotly.js-cartesian-dist-min
+# (MIT, vendor/plotly-LICENSE) at the version the pinned plotly package ships. To refresh it:
+#   npm pack plotly.js-cartesian-dist-min@VERSION  (VERSION: plotly.offline.get_plotlyjs_version())
+VENDORED_PLOTLY = HERE / "vendor" / PLOTLY
+FIGURES_JS = "lrcourse-figures.js"
+STYLE_CSS = "lrcourse.css"
 MATHJAX = "mathjax"  # folder under _static
 # MathJax 3 (es5 build): the TeX-to-HTML bundle and what it loads lazily (fonts, menu,
 # TeX extensions); the other bundles and the speech-rule engine are left out.
 MATHJAX_PARTS = ["tex-chtml.js", "input", "output/chtml", "ui", "a11y"]
+FONTAWESOME_JS = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
+MATH_MARKERS = ('class="math', "\\(", "\\[", "$$")
+
+# plotly's to_html: <script> window.PLOTLYENV=...; if (document.getElementById("ID")) {
+#   Plotly.newPlot("ID", DATA, LAYOUT, CONFIG) }; </script>
+FIGURE_START = re.compile(r'<script type="text/javascript">|<script>')
+NEWPLOT = re.compile(r'\s*window\.PLOTLYENV=window\.PLOTLYENV \|\| \{\};\s*if \(document\.getElementById\("([^"]+)"\)\) \{'
+                     r'\s*Plotly\.newPlot\(\s*"\1",\s*')
+NEWPLOT_END = re.compile(r'\s*\)\s*\};?\s*</script>')
+SEPARATOR = re.compile(r"\s*,\s*")
+PACK_MIN = 8  # shorter numeric lists stay as JSON numbers
 
 
 def _mathjax_source() -> Path:
@@ -28,14 +68,157 @@ def _use_local_mathjax(app, config):
     config.mathjax_path = f"{MATHJAX}/tex-chtml.js"  # relative paths resolve inside _static
 
 
+# -- figures ---------------------------------------------------------------------------
+
+def _packed_numbers(values) -> dict | None:
+    """A numeric list (None = gap) as a compact typed array; None if it is not numeric.
+
+    Integers stay exact (int16/int32). Floats are stored in 16 bits between their min and max
+    (of log10 when all are positive and span over two decades) when that keeps every value
+    within 0.1 % (plus 1e-5 of the range): a curve's shape and its hover values survive, at a
+    quarter of float64's size; otherwise float32. ``lrcourse-figures.js`` decodes them."""
+    if len(values) < PACK_MIN or not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+                                         for v in values):
+        return None
+    array = np.array([np.nan if v is None else v for v in values], dtype=float)
+    finite = np.isfinite(array)
+    if not finite.any():
+        return None
+    if all(isinstance(v, int) for v in values) and np.abs(array).max() < 2**31:
+        dtype = "<i2" if np.abs(array).max() < 2**15 else "<i4"
+        return {"dtype": dtype[1:], "bdata": base64.b64encode(array.astype(dtype).tobytes()).decode()}
+    values_ = array[finite]
+    log = bool(values_.min() > 0 and values_.max() / values_.min() > 100)
+    t = np.log10(values_) if log else values_
+    lo, hi = float(t.min()), float(t.max())
+    span = hi - lo or 1.0
+    codes = np.round((t - lo) / span * 65534)
+    back = lo + codes / 65534 * span
+    back = 10**back if log else back
+    if np.all(np.abs(back - values_) <= 1e-3 * np.abs(values_) + 1e-5 * (values_.max() - values_.min())):
+        full = np.full(array.shape, 65535, dtype="<u2")
+        full[finite] = codes.astype("<u2")
+        return {"dtype": "q2", "bdata": base64.b64encode(full.tobytes()).decode(), "lo": lo, "hi": lo + span,
+                "log": log}
+    return {"dtype": "f4", "bdata": base64.b64encode(array.astype("<f4").tobytes()).decode()}
+
+
+PACKED_KEYS = ("x", "y", "z")  # coordinates only: tick values, ranges and hover data stay exact
+
+
+def _pack(value, key=None):
+    """The coordinate arrays inside ``value`` (lists and plotly's float64 arrays) packed."""
+    if isinstance(value, dict):
+        if key in PACKED_KEYS and value.get("dtype") == "f8" and "bdata" in value:
+            array = np.frombuffer(base64.b64decode(value["bdata"]), dtype="<f8")
+            if "shape" not in value:
+                return _packed_numbers([float(v) if np.isfinite(v) else None for v in array]) or value
+            return {**value, "dtype": "f4", "bdata": base64.b64encode(array.astype("<f4").tobytes()).decode()}
+        return {k: _pack(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return (key in PACKED_KEYS and _packed_numbers(value)) or [_pack(v, key) for v in value]
+    return value
+
+
+def _store_constant_slider_data_once(data, layout):
+    """Slider steps re-send every dynamic trace; a property no step changes moves into the trace."""
+    for slider in layout.get("sliders", []):
+        steps = [s for s in slider.get("steps", []) if s.get("method") == "update" and len(s.get("args", [])) >= 3]
+        if not steps or len(steps) != len(slider["steps"]):
+            continue
+        traces = steps[0]["args"][2]
+        if any(s["args"][2] != traces for s in steps) or any(t >= len(data) for t in traces):
+            continue
+        for key in list(steps[0]["args"][0]):
+            first = json.dumps(steps[0]["args"][0][key], sort_keys=True)
+            if all(json.dumps(s["args"][0].get(key), sort_keys=True) == first for s in steps):
+                for trace, value in zip(traces, steps[0]["args"][0][key]):
+                    data[trace][key] = value
+                for s in steps:
+                    del s["args"][0][key]
+
+
+def _figure_json(figure_id, data, layout, config) -> str:
+    layout.pop("template", None)  # lrcourse-figures.js supplies a shared one
+    _store_constant_slider_data_once(data, layout)
+    payload = {"data": _pack(data), "layout": _pack(layout), "config": config}
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    text = text.replace("</", "<\\/").replace("<!--", "<\\!--")
+    return (f'<script type="application/json" class="lrc-figure" data-for="{html.escape(figure_id)}">'
+            f"{text}</script>")
+
+
+def rewrite_figures(body: str) -> tuple[str, int]:
+    """Each plotly ``Plotly.newPlot`` script in ``body`` as a JSON block; (new body, figures)."""
+    decoder = json.JSONDecoder()
+    out, pos, count = [], 0, 0
+    for start in FIGURE_START.finditer(body):
+        if start.start() < pos:
+            continue
+        head = NEWPLOT.match(body, start.end())
+        if not head:
+            continue
+        try:
+            i = head.end()
+            parts = []
+            for k in range(3):
+                value, i = decoder.raw_decode(body, i)
+                parts.append(value)
+                if k < 2:
+                    i = SEPARATOR.match(body, i).end()
+            end = NEWPLOT_END.match(body, i)
+        except (ValueError, AttributeError):
+            end = None
+        if not end:
+            continue
+        out += [body[pos:start.start()], _figure_json(head.group(1), *parts)]
+        pos, count = end.end(), count + 1
+    out.append(body[pos:])
+    return "".join(out), count
+
+
+# -- per page --------------------------------------------------------------------------
+
+def _page_assets(app, pagename, templatename, context, doctree):
+    """Figures as JSON, plotly.js and the figure script on pages with figures, MathJax on pages
+    with math, and a single copy of each script (Jupyter Book 1 registers sphinx-thebe's inline
+    set-up twice: "Identifier 'THEBE_JS_URL' has already been declared")."""
+    body = context.get("body", "")
+    if "Toggle hidden content" in body:
+        body = body.replace('<summary aria-label="Toggle hidden content">', "<summary>")
+    body, figures = rewrite_figures(body)
+    if "Plotly.newPlot" in body:
+        logger.warning(f"{pagename}: a Plotly.newPlot script that offline_assets cannot rewrite "
+                       "(it would run before the deferred plotly.js)")
+    context["body"] = body
+    scripts = context.get("script_files")
+    if scripts is None:
+        return
+    has_math = any(marker in body for marker in MATH_MARKERS)
+    seen, unique = set(), []
+    for script in scripts:
+        filename = getattr(script, "filename", script) or ""
+        attributes = getattr(script, "attributes", {})
+        if not has_math and (MATHJAX in filename or "window.MathJax" in attributes.get("body", "")):
+            continue
+        key = (filename, repr(sorted(attributes.items())))
+        if key not in seen:
+            seen.add(key)
+            unique.append(script)
+    context["script_files"] = unique
+    if figures:  # deferred: both run, in this order, once the page is parsed
+        context["script_files"] += [_JavaScript(f"_static/{PLOTLY}", priority=800, defer="defer"),
+                                    _JavaScript(f"_static/{FIGURES_JS}", priority=801, defer="defer")]
+
+
 def _copy_assets(app, exception):
     if exception is not None or app.builder.format != "html":
         return
-    from plotly.offline import get_plotlyjs
-
     static = Path(app.outdir) / "_static"
     static.mkdir(parents=True, exist_ok=True)
-    (static / PLOTLY).write_text(get_plotlyjs(), encoding="utf-8")
+    shutil.copy2(VENDORED_PLOTLY, static / PLOTLY)
+    for name in (FIGURES_JS, STYLE_CSS):
+        shutil.copy2(HERE / name, static / name)
     source = _mathjax_source()
     for part in MATHJAX_PARTS:
         src, dst = source / part, static / MATHJAX / part
@@ -44,26 +227,33 @@ def _copy_assets(app, exception):
             shutil.copytree(src, dst, dirs_exist_ok=True)
         else:
             shutil.copy2(src, dst)
+    for page in Path(app.outdir).rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        lighter = FONTAWESOME_JS.sub("", text)
+        if lighter != text:
+            page.write_text(lighter, encoding="utf-8")
 
 
-def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
-    """Jupyter Book 1 registers sphinx-thebe's inline set-up twice, which makes every page
-    throw "Identifier 'THEBE_JS_URL' has already been declared"; keep the first of each script."""
-    scripts = context.get("script_files")
-    if not scripts:
-        return
-    seen, unique = set(), []
-    for script in scripts:
-        key = (getattr(script, "filename", script) or "", repr(sorted(getattr(script, "attributes", {}).items())))
-        if key not in seen:
-            seen.add(key)
-            unique.append(script)
-    context["script_files"] = unique
+def vendored_plotly_version() -> str:
+    """The version in the vendored bundle's banner (``plotly.js (cartesian - minified) vX.Y.Z``)."""
+    match = re.search(r"plotly\.js \(cartesian - minified\) v(\S+)", VENDORED_PLOTLY.read_text(encoding="utf-8")[:400])
+    return match.group(1) if match else "unknown"
+
+
+def _check_plotly_version(app, config):
+    from plotly.offline import get_plotlyjs_version
+
+    if vendored_plotly_version() != get_plotlyjs_version():
+        logger.warning(f"book/_ext/vendor/{PLOTLY} is plotly.js {vendored_plotly_version()}, the plotly package "
+                       f"ships {get_plotlyjs_version()}: refresh it (see offline_assets.py)")
 
 
 def setup(app):
-    app.add_js_file(PLOTLY, priority=100)
+    app.connect("config-inited", _check_plotly_version)
+    app.add_css_file(STYLE_CSS)
     app.connect("config-inited", _use_local_mathjax)
+    app.connect("html-page-context", _page_assets, priority=900)
     app.connect("build-finished", _copy_assets)
-    app.connect("html-page-context", _drop_duplicate_scripts)
-    return {"parallel_read_safe": True, "parallel_write_safe": True}
+    # Pages built by an earlier version of this file are rewritten: its hash is the env version.
+    env_version = int(hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:8], 16)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": env_version}
