@@ -164,10 +164,16 @@ def test_dragging_every_static_slider_changes_the_figure(browser, site, built_bo
     assert dragged >= 2, "expected explorers in chapters 1 and 2"
 
 
-# axe-core's serious or critical findings that belong to the theme (pydata-sphinx-theme /
-# sphinx-book-theme), not to the course: rule id -> (CSS selector fragment, reason). Empty: on
-# this build axe finds none, in the course's content or in the theme's.
-THEME_AXE_ALLOWED: dict[str, tuple[str, str]] = {}
+# axe-core's serious or critical findings that belong to the theme (pydata-sphinx-theme 0.17),
+# not to the course: rule id -> (CSS selector fragment, reason).
+THEME_AXE_ALLOWED: dict[str, tuple[str, str]] = {
+    "label-content-name-mismatch": (
+        ".search-button-field", "the theme's search button is labelled 'Search' but shows 'Search… Ctrl+K' "
+        "(its template, layout.html's search button component; no configuration changes it)"),
+}
+# axe's experimental rule label-content-name-mismatch is on: myst-nb's "Toggle hidden content"
+# summaries failed it (the build now removes that label).
+AXE_OPTIONS = {"rules": {"label-content-name-mismatch": {"enabled": True}}}
 
 
 def _serious(violations):
@@ -194,7 +200,7 @@ def test_axe_finds_no_serious_violation(browser, site, built_book):
         # dark mode: the pages whose own HTML (figures, the study guide) the dark CSS restyles
         for dark in (False, True) if path in DARK_AXE_PAGES else (False,):
             context, page, _, _ = _open(browser, site, path, dark=dark)
-            found = _serious(axe.run(page).response["violations"])
+            found = _serious(axe.run(page, options=AXE_OPTIONS).response["violations"])
             context.close()
             assert not found, f"{path} ({'dark' if dark else 'light'}): axe finds {found[:5]}"
 
