@@ -80,12 +80,7 @@ def load(browser, site: str, path: str, *, throttle: bool = False, width: int = 
     times = page.evaluate("""() => ({
         paint: (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime,
         figure: window.__firstFigure})""")
-    bodies = []
-    for response in responses:
-        try:
-            bodies.append((response.url, response.body()))
-        except Exception:  # a redirect or an aborted request has no body
-            continue
+    bodies = [(r.url, r.body()) for r in responses if r.status == 200]  # redirects have no body
     context.close()
     return {
         "bytes": sum(len(b) for _, b in bodies),

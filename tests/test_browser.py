@@ -13,7 +13,6 @@ import shutil
 import threading
 
 import pytest
-
 from conftest import HTML
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -108,7 +107,7 @@ def test_every_page_loads_without_javascript_errors_within_its_budget(browser, s
     assert pages
     for path in pages:
         bodies = []
-        context, page, errors, outside = _open(browser, site, path, responses=bodies)
+        context, _page, errors, outside = _open(browser, site, path, responses=bodies)
         files = [(r.url, r.body()) for r in bodies if r.status == 200] if path.startswith("book/") else []
         context.close()
         assert not errors, f"{path}: JavaScript errors {errors}"
@@ -168,8 +167,8 @@ def test_dragging_every_static_slider_changes_the_figure(browser, site, built_bo
 # not to the course: rule id -> (CSS selector fragment, reason).
 THEME_AXE_ALLOWED: dict[str, tuple[str, str]] = {
     "label-content-name-mismatch": (
-        ".search-button-field", "the theme's search button is labelled 'Search' but shows 'Search… Ctrl+K' "
-        "(its template, layout.html's search button component; no configuration changes it)"),
+        ".search-button-field", ("the theme's search button is labelled 'Search' but shows 'Search… Ctrl+K' "
+                                 "(its search-button component's template; no configuration changes it)")),
 }
 # axe's experimental rule label-content-name-mismatch is on: myst-nb's "Toggle hidden content"
 # summaries failed it (the build now removes that label).
@@ -247,8 +246,10 @@ def test_the_static_slider_moves_from_the_keyboard(browser, site, built_book):
 
 
 def test_figures_follow_the_dark_mode(browser, site, built_book):
-    from PIL import Image
     import io
+
+    from PIL import Image
+
     checked = 0
     for path in _pages(built_book):
         if 'class="lrc-figure"' not in (built_book / path).read_text(encoding="utf-8"):

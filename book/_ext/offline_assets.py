@@ -61,7 +61,7 @@ def _mathjax_source() -> Path:
     spec = importlib.util.find_spec("mathjax")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("MathJax's files are missing: pip install -r requirements.txt (django-static-mathjax)")
-    return Path(list(spec.submodule_search_locations)[0]) / "static" / "mathjax" / "es5"
+    return Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
 
 
 def _use_local_mathjax(app, config):
