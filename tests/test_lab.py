@@ -210,12 +210,17 @@ PROMPTS = "[...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].m
 
 def _run_all(page):
     """Run › Run All Cells from the menu bar, then wait until every code cell has its number."""
+    select_kernel = page.locator(".jp-Dialog", has_text="Select Kernel")
     for attempt in range(2):  # a click while the kernel starts may be lost: check it took
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
-        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click()
-        select_kernel = page.locator(".jp-Dialog", has_text="Select Kernel")
         if select_kernel.count():
             select_kernel.locator(".jp-Dialog-button.jp-mod-accept").click()
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click()
+        try:  # JupyterLab may still ask which kernel to start: the notebook's own
+            select_kernel.wait_for(timeout=3_000)
+            select_kernel.locator(".jp-Dialog-button.jp-mod-accept").click()
+        except Exception:
+            pass
         try:
             # took: more than the first cell queued or run (a kernel chosen late drops the queue)
             page.wait_for_function(f"() => {PROMPTS}.filter(p => /\\[(\\*|\\d+)\\]/.test(p)).length > 1",
