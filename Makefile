@@ -1,5 +1,6 @@
 # The course in two commands: `make book` builds it, `make test` checks everything.
-# Both create .venv on first use (needs only python3 and make) and reuse it afterwards.
+# Both create .venv on first use (needs python3 and make; npm, where present, brings the lighter
+# plotly.js bundle the book serves, book/_ext/fetch_plotly.py) and reuse it afterwards.
 
 PYTHON ?= python3
 VENV   := .venv
@@ -9,10 +10,11 @@ NOTEBOOKS := $(shell find book -name '*.ipynb' -not -path '*/.ipynb_checkpoints/
 
 .PHONY: book test lab notebooks bench chromium clean anki
 
-$(READY): requirements.txt pyproject.toml
+$(READY): requirements.txt pyproject.toml book/_ext/fetch_plotly.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	$(BIN)/python book/_ext/fetch_plotly.py $(VENV)/share/lrcourse
 	@touch $(READY)
 
 book: $(READY)

@@ -1,8 +1,9 @@
 """Serve the book's scripts from its own static files, and only to the pages that need them.
 
-* plotly.js's cartesian bundle (vendored, see ``VENDORED_PLOTLY``) and MathJax 3 (from ``django-static-mathjax``,
-  which ships MathJax's files and needs no Django) are copied into ``_static/`` when the
-  build finishes; neither is committed. No CDN: the book works offline.
+* plotly.js's cartesian bundle (installed with the environment by ``fetch_plotly.py``, see
+  ``INSTALLED_PLOTLY``) and MathJax 3 (from ``django-static-mathjax``, which ships MathJax's
+  files and needs no Django) are copied into ``_static/`` when the build finishes; neither is
+  committed. No CDN: the book works offline.
 * plotly.js loads only on pages that draw a figure, deferred so the text paints first. Each
   figure's inline ``Plotly.newPlot(...)`` script (written into the notebooks' outputs by
   plotly's ``to_html``) becomes a JSON block that ``lrcourse-figures.js`` draws once plotly.js
@@ -23,6 +24,7 @@ import importlib.util
 import json
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +36,10 @@ logger = logging.getLogger(__name__)
 HERE = Path(__file__).resolve().parent
 PLOTLY = "plotly-cartesian.min.js"
 # plotly.js's cartesian bundle (scatter, heatmap, contour, bar, ...: every trace the book draws),
-# 1.5 MB against the full bundle's 4.8 MB; vendored from npm's plotly.js-cartesian-dist-min
-# (MIT, vendor/plotly-LICENSE) at the version the pinned plotly package ships. To refresh it:
-#   npm pack plotly.js-cartesian-dist-min@VERSION  (VERSION: plotly.offline.get_plotlyjs_version())
-VENDORED_PLOTLY = HERE / "vendor" / PLOTLY
+# 1.5 MB against the full bundle's 4.8 MB: npm's plotly.js-cartesian-dist-min (MIT) at the version
+# the pinned plotly package ships, installed into the environment by fetch_plotly.py (make does it).
+# Without it the build serves the full bundle the plotly package ships, under the same name.
+INSTALLED_PLOTLY = Path(sys.prefix) / "share" / "lrcourse" / PLOTLY
 FIGURES_JS = "lrcourse-figures.js"
 STYLE_CSS = "lrcourse.css"
 MATHJAX = "mathjax"  # folder under _static
@@ -216,7 +218,13 @@ def _copy_assets(app, exception):
         return
     static = Path(app.outdir) / "_static"
     static.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(VENDORED_PLOTLY, static / PLOTLY)
+    if INSTALLED_PLOTLY.is_file():
+        shutil.copy2(INSTALLED_PLOTLY, static / PLOTLY)
+        shutil.copy2(INSTALLED_PLOTLY.with_name("plotly-LICENSE"), static / "plotly-LICENSE")
+    else:
+        from plotly.offline import get_plotlyjs
+
+        (static / PLOTLY).write_text(get_plotlyjs(), encoding="utf-8")
     for name in (FIGURES_JS, STYLE_CSS):
         shutil.copy2(HERE / name, static / name)
     source = _mathjax_source()
@@ -234,18 +242,24 @@ def _copy_assets(app, exception):
             page.write_text(lighter, encoding="utf-8")
 
 
-def vendored_plotly_version() -> str:
-    """The version in the vendored bundle's banner (``plotly.js (cartesian - minified) vX.Y.Z``)."""
-    match = re.search(r"plotly\.js \(cartesian - minified\) v(\S+)", VENDORED_PLOTLY.read_text(encoding="utf-8")[:400])
+def installed_plotly_version() -> str | None:
+    """The version in the installed bundle's banner (``plotly.js (cartesian - minified) vX.Y.Z``)."""
+    if not INSTALLED_PLOTLY.is_file():
+        return None
+    match = re.search(r"plotly\.js \(cartesian - minified\) v(\S+)", INSTALLED_PLOTLY.read_text(encoding="utf-8")[:400])
     return match.group(1) if match else "unknown"
 
 
 def _check_plotly_version(app, config):
     from plotly.offline import get_plotlyjs_version
 
-    if vendored_plotly_version() != get_plotlyjs_version():
-        logger.warning(f"book/_ext/vendor/{PLOTLY} is plotly.js {vendored_plotly_version()}, the plotly package "
-                       f"ships {get_plotlyjs_version()}: refresh it (see offline_assets.py)")
+    installed = installed_plotly_version()
+    if installed is None:
+        logger.info(f"plotly.js's cartesian bundle is not installed ({INSTALLED_PLOTLY}): serving the full "
+                    "bundle; `python book/_ext/fetch_plotly.py` installs the lighter one (make does)")
+    elif installed != get_plotlyjs_version():
+        logger.warning(f"{INSTALLED_PLOTLY} is plotly.js {installed}, the plotly package ships "
+                       f"{get_plotlyjs_version()}: run python book/_ext/fetch_plotly.py {INSTALLED_PLOTLY.parent}")
 
 
 def setup(app):
