@@ -54,3 +54,16 @@ def figure_json(html):
     match = re.search(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*(\[.*?\]),\s*(\{.*\}),\s*\{\"responsive\"", html, re.S)
     assert match, "the static HTML does not call Plotly.newPlot as expected"
     return json.loads(match.group(1)), json.loads(match.group(2))
+
+
+# The slowest files first, so that pytest-xdist's two workers finish together (the longest
+# jobs start first): the browser and JupyterLab tests, then the chapters. Within a file the
+# order is kept (a notebook's cells run in order in one kernel).
+SLOW_FIRST = ("tests/test_browser.py", "tests/test_lab.py", "book/adaptive-methods.ipynb",
+              "book/case-rl.ipynb", "book/batch-size-and-sharpness.ipynb", "book/case-lstm.ipynb",
+              "book/finding-a-learning-rate.ipynb", "tests/test_book.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))
