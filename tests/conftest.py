@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import shutil
 import re
 import subprocess
 import sys
@@ -13,6 +14,9 @@ from filelock import FileLock
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"  # Debian's; never `playwright install`
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +41,20 @@ def built_book():
         assert not warnings, "the book build warned:\n" + "\n".join(warnings)
         stamp.write_text(run)
     return HTML
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless chromium for the browser and JupyterLab tests (skipped, saying how to install
+    it, where it is missing)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is missing: install it with `sudo apt-get install chromium` "
+                    "(make test does this when run as root)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
 
 
 @pytest.fixture

@@ -9,15 +9,11 @@ the dark mode, and at 390 px no figure title, chapter list or printed output is 
 import functools
 import gzip
 import http.server
-import shutil
 import threading
 
 import pytest
 from conftest import HTML
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = HTML.parent / "screenshots"  # each chapter's first explorer, before and at 390 px
@@ -33,18 +29,6 @@ def site(built_book):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which("chromium") and not shutil.os.path.exists(CHROMIUM):
-        pytest.skip("Debian's chromium is missing: install it with `sudo apt-get install chromium` "
-                    "(make test does this when run as root)")
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 def _pages(built_book):
