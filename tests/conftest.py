@@ -1,12 +1,15 @@
 """Shared fixtures: the book is built once per test session, with warnings as errors."""
 
 import json
+import functools
+import http.server
 import os
 import pathlib
 import shutil
 import re
 import subprocess
 import sys
+import threading
 
 import pytest
 import torch
@@ -44,6 +47,19 @@ def built_book():
 
 
 @pytest.fixture(scope="module")
+def site(built_book):
+    """The built book served on a free localhost port for the module's tests."""
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(built_book)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
 def browser():
     """Headless chromium for the browser and JupyterLab tests (skipped, saying how to install
     it, where it is missing)."""
@@ -77,7 +93,7 @@ def figure_json(html):
 # The slowest files first, so that pytest-xdist's two workers finish together (the longest
 # jobs start first): the browser and JupyterLab tests, then the chapters. Within a file the
 # order is kept (a notebook's cells run in order in one kernel).
-SLOW_FIRST = ("tests/test_browser.py", "tests/test_lab.py", "book/adaptive-methods.ipynb",
+SLOW_FIRST = ("tests/test_browser.py", "tests/test_accessibility.py", "tests/test_lab.py", "book/adaptive-methods.ipynb",
               "book/case-rl.ipynb", "book/batch-size-and-sharpness.ipynb", "book/case-lstm.ipynb",
               "book/finding-a-learning-rate.ipynb", "tests/test_book.py")
 
