@@ -42,7 +42,7 @@ def test_update_source_is_much_shorter_than_the_whole_factory_for_adam():
     import inspect
     full = inspect.getsource(optim.adam)
     assert len(figures.update_source(optim.adam).splitlines()) < len(full.splitlines()) + 20
-    assert "_check_betas" in full and "_check_betas" not in figures.update_source(optim.adam)
+    assert "_check_adam" in full and "_check_adam" not in figures.update_source(optim.adam)
 
 
 @pytest.mark.parametrize("bad", [functools.partial(optim.sgd, momentum=0.9), np.sum, "adam"])

@@ -259,6 +259,16 @@ def adagrad(
     return _optimizer("adagrad", hyperparams, init, update)
 
 
+def _check_adam(lr, betas, eps, weight_decay, amsgrad) -> tuple[float, float]:
+    """Adam's and AdamW's argument checks (torch's messages); returns (β1, β2)."""
+    _check_lr(lr)
+    beta1, beta2 = _check_betas(betas)
+    _nonnegative_number(eps, "epsilon value")
+    _nonnegative_number(weight_decay, "weight_decay value")
+    _flag(amsgrad, "amsgrad")
+    return beta1, beta2
+
+
 def adam(lr: LearningRate = 1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False) -> Optimizer:
     """Adam, optionally AMSGrad, with L2 weight decay; ``torch.optim.Adam``.
 
@@ -278,11 +288,7 @@ def adam(lr: LearningRate = 1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, 
                 v̂_t = v_t / (1 − β2^t)
             θ_t = θ_{t-1} − γ m̂_t / (√v̂_t + ε)
     """
-    _check_lr(lr)
-    beta1, beta2 = _check_betas(betas)
-    _nonnegative_number(eps, "epsilon value")
-    _nonnegative_number(weight_decay, "weight_decay value")
-    _flag(amsgrad, "amsgrad")
+    beta1, beta2 = _check_adam(lr, betas, eps, weight_decay, amsgrad)
 
     def update(theta, g, state, lr):
         if weight_decay != 0:
@@ -312,11 +318,7 @@ def adamw(lr: LearningRate = 1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e
 
     Note the default ``weight_decay=1e-2``, as in torch.
     """
-    _check_lr(lr)
-    beta1, beta2 = _check_betas(betas)
-    _nonnegative_number(eps, "epsilon value")
-    _nonnegative_number(weight_decay, "weight_decay value")
-    _flag(amsgrad, "amsgrad")
+    beta1, beta2 = _check_adam(lr, betas, eps, weight_decay, amsgrad)
 
     def update(theta, g, state, lr):
         theta = theta * (1 - lr * weight_decay)

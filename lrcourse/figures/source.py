@@ -34,7 +34,7 @@ def update_source(factory: Callable[..., optim.Optimizer]) -> str:
         raise ValueError(f"Invalid factory: {factory.__name__} has no nested update function")
     indent = " " * docstring.col_offset
     kept = lines[:docstring.end_lineno]                  # the def line(s) and the docstring
-    kept.append(f"{indent}...  # argument checks and init() left out: see lrcourse/optim.py")
+    kept.append(f"{indent}...  # argument checks and init() left out: see lrcourse/core/optim.py")
     kept.append("")
     kept += lines[update.lineno - 1:update.end_lineno]
     helpers = []
