@@ -404,3 +404,60 @@ def loss_panels(sweeps: Mapping[str, object], lrs, *, title: str, seed: int = 0,
     fig.update_yaxes(title_text=y_title, col=1)
     fig.update_xaxes(title_text="step", **({} if x_range is None else {"range": list(x_range)}))
     return styled(fig, title_text=title, height=400, legend=dict(orientation="h", y=-0.3))
+
+
+def curves_explorer(curves: Mapping[float, Mapping[str, object]], *, label: str, title: str, x_title: str,
+                    y_title: str, notes: Mapping[float, str] | None = None, value: float | None = None,
+                    log_y: bool = False, fmt: str = "{:g}") -> Explorer:
+    """A slider over measured runs: ``curves[v]`` are the named curves (``y``, or a pair ``(x, y)``)
+    measured at parameter value ``v`` (e.g. the warmup length), drawn against the step.
+
+    The curves at the first value stay on the figure, dashed grey, as the reference; the
+    title is ``title`` followed by ``notes[v]`` (e.g. the final metric of that run).
+    The slider takes only the measured values (``grid_only``).
+    """
+    title = _check_title(title)
+    if not isinstance(curves, Mapping) or len(curves) < 2:
+        raise ValueError(f"Invalid curves: {curves!r} (expected a dict {{value: {{name: curve}}}} with ≥ 2 values)")
+    values = sorted(float(v) for v in curves)
+    by_value = {float(v): dict(c) for v, c in curves.items()}
+    names = list(by_value[values[0]])
+    if not names or any(list(c) != names for c in by_value.values()):
+        raise ValueError(f"Invalid curves: every value needs the same named curves, {names}")
+    notes = {float(v): str(n) for v, n in (notes or {}).items()}
+
+    def xy(curve):
+        if isinstance(curve, tuple):
+            x, y = (np.asarray(c, dtype=float) for c in curve)
+        else:
+            y = np.asarray(curve, dtype=float)
+            x = np.arange(len(y), dtype=float)
+        return x, y
+
+    everything = [xy(c) for cs in by_value.values() for c in cs.values()]
+    ys = np.concatenate([y[np.isfinite(y)] for _, y in everything])
+    x_max = max(float(x.max()) for x, _ in everything if x.size)
+    top, bottom = float(ys.max()), float(ys.min())
+    y_range = [np.log10(bottom) - 0.05, np.log10(top) + 0.05] if log_y else [bottom - 0.05 * (top - bottom),
+                                                                              top + 0.05 * (top - bottom)]
+    fig = go.Figure()
+    for name in names:
+        x, y = xy(by_value[values[0]][name])
+        fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=f"{name}, {label} = {fmt.format(values[0])}",
+                                 line=dict(color=REFERENCE_COLOR, dash="dash", width=1.2), hoverinfo="skip"))
+    styled(fig, xaxis=dict(title=x_title, range=[0, x_max]),
+           yaxis=dict(title=y_title, type="log" if log_y else "linear", range=y_range),
+           legend=dict(orientation="h", y=-0.22))
+
+    def traces(v):
+        at = by_value[min(values, key=lambda u: abs(u - v))]
+        return [dict(x=xy(at[name])[0], y=xy(at[name])[1], mode="lines", name=name,
+                     line=dict(color=CURVE_COLORS[i % len(CURVE_COLORS)], width=2)) for i, name in enumerate(names)]
+
+    def heading(v):
+        near = min(values, key=lambda u: abs(u - v))
+        note = notes.get(near)
+        return f"{title}<br>{label} = {fmt.format(near)}" + (f": {note}" if note else "")
+
+    return Explorer(fig, traces, values, value=values[0] if value is None else value, label=label, title=heading,
+                    log=False, grid_only=True, fmt=fmt, height=480)

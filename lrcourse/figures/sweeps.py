@@ -185,11 +185,12 @@ def sensitivity_figure(sweeps: Mapping[str, object], *, tolerance: float, title:
 
 
 def heatmaps(grids: Mapping[str, np.ndarray], *, x, y, x_title: str, y_title: str, title: str,
-             z_title: str, fmt: str = "{:.3f}", zmin=None, zmax=None) -> go.Figure:
+             z_title: str, fmt: str = "{:.3f}", zmin=None, zmax=None, lower_is_better: bool = False) -> go.Figure:
     """Heat maps side by side, one per entry of ``grids``, on a shared colour scale.
 
     ``grids[name][i, j]`` is the value at ``y[i]`` and ``x[j]``; every cell is labelled
-    with its value (``fmt``) and the best cell of each map is outlined.
+    with its value (``fmt``) and the best cell of each map (the highest, or the lowest
+    with ``lower_is_better``, e.g. for a loss) is outlined.
     """
     if not grids:
         raise ValueError("Invalid grids: {} (expected at least one name -> 2-D array)")
@@ -212,7 +213,7 @@ def heatmaps(grids: Mapping[str, np.ndarray], *, x, y, x_title: str, y_title: st
                                  hovertemplate=f"{y_title} = %{{y}}, {x_title} = %{{x}}: %{{text}}<extra>{name}</extra>"),
                       row=1, col=k)
         if np.any(np.isfinite(g)):
-            i, j = np.unravel_index(np.nanargmax(g), g.shape)
+            i, j = np.unravel_index((np.nanargmin if lower_is_better else np.nanargmax)(g), g.shape)
             fig.add_shape(type="rect", x0=j - 0.5, x1=j + 0.5, y0=i - 0.5, y1=i + 0.5,
                           line=dict(color="white", width=3), row=1, col=k)
         fig.update_xaxes(title_text=x_title, type="category", row=1, col=k)
@@ -330,3 +331,25 @@ def log_curves_figure(sweep, log: str, lrs, *, title: str, y_title: str, x_title
                                      legendgroup=str(lr), showlegend=j == 0))
     return styled(fig, title_text=title, xaxis_title=x_title, yaxis=dict(title=y_title, range=y_range),
                   legend=dict(orientation="h", y=-0.2), margin=dict(l=60, r=20, t=60, b=40))
+
+
+def tradeoff_figure(points: Mapping[str, object], *, title: str, x_title: str, y_title: str) -> go.Figure:
+    """One labelled marker per setting at (x, y) = ``points[name]``, each a pair of
+    (mean, std) pairs or of numbers: e.g. a fine-tuned model's loss on the new text (x) and
+    on the old one (y), so that the best trade-offs sit at the bottom left. Error bars show
+    the std when given."""
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError(f"Invalid title: {title!r} (every figure says what it shows)")
+    if not isinstance(points, Mapping) or not points:
+        raise ValueError(f"Invalid points: {points!r} (expected a dict {{name: (x, y)}})")
+    fig = go.Figure()
+    for i, (name, (x, y)) in enumerate(points.items()):
+        (x, dx), (y, dy) = ((float(v[0]), float(v[1])) if isinstance(v, (tuple, list)) else (float(v), 0.0)
+                            for v in (x, y))
+        fig.add_trace(go.Scatter(x=[x], y=[y], mode="markers+text", name=name, text=[name],
+                                 textposition="top center", textfont=dict(size=11),
+                                 error_x=dict(type="data", array=[dx], visible=dx > 0),
+                                 error_y=dict(type="data", array=[dy], visible=dy > 0),
+                                 marker=dict(color=LONG_PALETTE[i % len(LONG_PALETTE)], size=10)))
+    return styled(fig, title_text=title, xaxis=dict(title=x_title), yaxis=dict(title=y_title), height=480,
+                  showlegend=False)

@@ -680,3 +680,42 @@ def context_gains(losses) -> np.ndarray:
     if losses.ndim != 2 or losses.shape[1] < 2:
         raise ValueError(f"Invalid losses: shape {losses.shape} (expected (models, distances + 1))")
     return losses[:, :-1] - losses[:, -1:]
+
+
+def unigram_bits(train_ids, targets) -> float:
+    """The cross-entropy in bits per character of the best guess that ignores the context:
+    the characters' frequencies in ``train_ids`` (add-one smoothed), scored on ``targets``::
+
+        −mean log₂ p(c),  p(c) = (count(c) + 1) / (N + V),  V = max id + 1 of both
+
+    A language model whose loss sits here has learned only which characters are common."""
+    train_ids, targets = np.asarray(train_ids).ravel(), np.asarray(targets).ravel()
+    if train_ids.size == 0 or targets.size == 0:
+        raise ValueError(f"Invalid ids: {train_ids.size} training and {targets.size} target tokens "
+                         "(expected at least one of each)")
+    vocab = int(max(train_ids.max(), targets.max())) + 1
+    counts = np.bincount(train_ids, minlength=vocab) + 1.0
+    return float(-np.log2(counts[targets] / counts.sum()).mean())
+
+
+def same_until(a, b) -> int:
+    """How many leading steps two runs share: the first step at which their training losses
+    differ (the shorter length if they never do). Two warmup-stable-decay runs of one seed
+    share every step before the earlier decay starts."""
+    a, b = np.asarray(a.loss, dtype=float), np.asarray(b.loss, dtype=float)
+    n = min(a.size, b.size)
+    differ = np.flatnonzero(a[:n] != b[:n])
+    return int(differ[0]) if differ.size else n
+
+
+def finetune_summary(runs) -> dict:
+    """Mean and std (ddof=1, 0 for one run) over seeds of a list of fine-tuning runs
+    (:func:`lrcourse.cases.gpt.finetune`): ``new`` (the new text's final metric), ``old``
+    (the old text's after), ``forgetting`` (old after − old before)."""
+    runs = list(runs)
+    if not runs or any("old_after" not in h.config for h in runs):
+        raise ValueError(f"Invalid runs: {runs!r} (expected fine-tuning Histories, with old_before and old_after)")
+    values = {"new": [h.final for h in runs], "old": [h.config["old_after"] for h in runs],
+              "forgetting": [h.config["old_after"] - h.config["old_before"] for h in runs]}
+    ddof = 1 if len(runs) > 1 else 0
+    return {name: (float(np.mean(v)), float(np.std(v, ddof=ddof))) for name, v in values.items()}

@@ -28,6 +28,7 @@ from lrcourse.results.analysis import (
     checked_rules,
     cliff,
     epochs_to_reach,
+    finetune_summary,
     first_reach,
     flagged,
     flat_part,
@@ -1421,3 +1422,55 @@ def paired_runs_table(columns: Mapping[str, list], seeds, *, fmt: str = ".1f") -
     rows = [[str(seed), *(f"{runs[i].final:{fmt}} at step {runs[i].steps}" for runs in columns.values())]
             for i, seed in enumerate(seeds)]
     return format_table(["seed", *columns], rows)
+
+
+def decay_product_table(lrs, wds, grid, reference, *, steps: int) -> str:
+    """Every cell of a grid of α (columns) × weight decay λ (rows, none of them 0), sorted by
+    the product α·λ: the final metric and its excess over ``reference`` (λ = 0 at the same α),
+    with α·λ·steps, the number of decay timescales 1/(α·λ) the run lasted (AdamW multiplies
+    every weight by 1 − α·λ per step). If the product decides, equal α·λ give equal excess."""
+    lrs, wds = np.asarray(lrs, dtype=float), np.asarray(wds, dtype=float)
+    grid, reference = np.asarray(grid, dtype=float), np.asarray(reference, dtype=float)
+    if grid.shape != (wds.size, lrs.size) or reference.shape != (lrs.size,):
+        raise ValueError(f"Invalid grid: shape {grid.shape} and reference {reference.shape} "
+                         f"(expected {(wds.size, lrs.size)} and {(lrs.size,)})")
+    steps = _checks.positive_int(steps, "steps")
+    cells = sorted((lr * wd, lr, wd, grid[i, j], grid[i, j] - reference[j])
+                   for i, wd in enumerate(wds) for j, lr in enumerate(lrs))
+    rows = [[f"{lr:g}", f"{wd:g}", f"{product:.2g}", f"{product * steps:.2g}", f"{value:.2f}", f"{excess:+.2f}"]
+            for product, lr, wd, value, excess in cells]
+    return format_table(["α", "λ", "α·λ", "α·λ·T", "final", "vs λ = 0"], rows, align="rrrrrr")
+
+
+def budget_table(cosine: Mapping[int, object], wsd: Mapping[int, object], *, decay_steps: Mapping[int, int]) -> str:
+    """One row per budget T: the final metric (mean ± std over seeds) of a cosine schedule
+    and of warmup-stable-decay run to T, then what every budget costs in steps: cosine
+    must be re-run from scratch for each T (Σ T), WSD shares its constant phase and
+    adds a decay of ``decay_steps[T]`` per budget (longest constant phase + Σ D)."""
+    if not cosine or sorted(cosine) != sorted(wsd) or sorted(wsd) != sorted(decay_steps):
+        raise ValueError(f"Invalid budgets: cosine {sorted(cosine)}, wsd {sorted(wsd)}, "
+                         f"decay_steps {sorted(decay_steps)} (expected the same budgets)")
+    budgets = sorted(int(t) for t in cosine)
+
+    def cell(sweep):
+        s = sweep.summary()
+        return mean_std(float(s["mean"][0]), float(s["std"][0])) + (f" ✕{s['diverged'][0]}" if s["diverged"][0] else "")
+
+    rows = [[str(t), cell(cosine[t]), cell(wsd[t]), f"{np.mean(wsd[t].finals) - np.mean(cosine[t].finals):+.3f}"]
+            for t in budgets]
+    table = format_table(["T", "cosine", "WSD", "WSD − cosine"], rows)
+    longest = max(t - decay_steps[t] for t in budgets)
+    return (f"{table}\nsteps for all {len(budgets)} budgets: cosine {sum(budgets)}, "
+            f"WSD {longest + sum(decay_steps.values())}")
+
+
+def finetune_table(runs: Mapping[str, object]) -> str:
+    """One row per fine-tuning setting (a list of runs, one per seed): the new text's final
+    metric, the old text's after fine-tuning, and the forgetting (after − before), each the
+    mean ± std over seeds (:func:`~lrcourse.results.analysis.finetune_summary`)."""
+    runs = _check_runs(runs)
+    rows = []
+    for name, histories in runs.items():
+        s = finetune_summary(histories)
+        rows.append([name, mean_std(*s["new"]), mean_std(*s["old"]), f"{s['forgetting'][0]:+.3f}"])
+    return format_table(["setting", "new text", "old text", "forgetting"], rows)
