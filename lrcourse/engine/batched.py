@@ -33,6 +33,7 @@ import torch
 from torch.func import functional_call, vmap
 
 from lrcourse import _checks
+from lrcourse.engine import devices
 from lrcourse.results.history import History, Sweep
 from lrcourse.engine.loop import (Problem, divergence_threshold, lr_plan, next_batch, progress_bar, repeatable,
                                   train)
@@ -54,19 +55,24 @@ def schedule_for(schedule, lr: float):
 
 def sweep(make_problem: Callable[[int], Problem], lrs, seeds=(0,), *, optimizer: str = "sgd",
           schedule=None, clip_norm=None, progress: bool = False, desc: str | None = None,
-          threads: int | None = 1, batched: bool = True, workers: int = 1, **optimizer_kwargs) -> Sweep:
+          threads: int | None = 1, batched: bool = True, workers: int = 1, device="cpu",
+          **optimizer_kwargs) -> Sweep:
     """Train ``make_problem(seed)`` for every α in ``lrs`` and every seed in ``seeds``.
 
     Same options as :func:`lrcourse.engine.train`, except ``schedule``: here a
     function ``lr -> schedule`` (e.g. ``lambda lr: schedules.cosine(lr, 500)``),
     since α is what the sweep varies. ``batched=False`` forces one-by-one runs;
     ``workers`` > 1 trains that many of those at a time in forked processes
-    (where the platform can fork; each run is seeded, so the results do not change).
+    (where the platform can fork; each run is seeded, so the results do not change;
+    on a GPU the runs go one at a time). ``device``: see :func:`lrcourse.engine.train`.
     Returns a :class:`Sweep` with ``sweep[lr, seed]`` the run's :class:`History`.
     """
     lrs = _checks.learning_rates(lrs)
     seeds = _checks.seeds(seeds)
     workers = _checks.positive_int(workers, "workers")
+    device = devices.resolve(device)
+    if device.type != "cpu":
+        workers = 1                                # forked processes cannot share a GPU context
     optimizer_class(optimizer)
     clip_norm = _checks.clip_norm(clip_norm)
     schedules = {float(lr): schedule_for(schedule, float(lr)) for lr in lrs}
@@ -85,10 +91,10 @@ def sweep(make_problem: Callable[[int], Problem], lrs, seeds=(0,), *, optimizer:
         if _can_batch(problems):
             with repeatable(seeds[0], threads):
                 histories = _sweep_batched(problems, members, schedules, update, hp, clip_norm,
-                                           progress, desc, optimizer, dict(optimizer_kwargs))
+                                           progress, desc, optimizer, dict(optimizer_kwargs), device)
     if histories is None:
         histories = _sweep_one_by_one(make_problem, members, schedules, clip_norm, progress, desc,
-                                      threads, optimizer, dict(optimizer_kwargs), workers)
+                                      threads, optimizer, dict(optimizer_kwargs), workers, device)
     some = next(iter(histories.values()))
     return Sweep(lrs=lrs, seeds=seeds, histories={m: histories[m] for m in members},
                  seconds=time.perf_counter() - start, batched=some.config["batched"],
@@ -97,11 +103,12 @@ def sweep(make_problem: Callable[[int], Problem], lrs, seeds=(0,), *, optimizer:
 
 
 def _sweep_one_by_one(make_problem, members, schedules, clip_norm, progress, desc, threads,
-                      optimizer, optimizer_kwargs, workers: int = 1) -> dict:
+                      optimizer, optimizer_kwargs, workers: int = 1, device=None) -> dict:
     global _JOB
     histories = {}
     bar = progress_bar(len(members), desc or f"{len(members)} runs", progress, unit="run")
-    _JOB = (make_problem, members, schedules, clip_norm, threads, optimizer, optimizer_kwargs)
+    _JOB = (make_problem, members, schedules, clip_norm, threads, optimizer, optimizer_kwargs,
+            device or torch.device("cpu"))
     try:
         if workers > 1 and len(members) > 1 and "fork" in multiprocessing.get_all_start_methods():
             # Forked workers inherit the job (make_problem is often a closure, which cannot be
@@ -125,11 +132,11 @@ _JOB = None          # the runs of the sweep in progress, for _train_member (in 
 
 
 def _train_member(i: int, keep_schedule: bool = False) -> History:
-    make_problem, members, schedules, clip_norm, threads, optimizer, optimizer_kwargs = _JOB
+    make_problem, members, schedules, clip_norm, threads, optimizer, optimizer_kwargs, device = _JOB
     lr, seed = members[i]
     sched = schedules[lr]
     h = train(make_problem, None if sched else lr, seed=seed, optimizer=optimizer, schedule=sched,
-              clip_norm=clip_norm, threads=threads, **optimizer_kwargs)
+              clip_norm=clip_norm, threads=threads, device=device, **optimizer_kwargs)
     return dataclasses.replace(h, config={**h.config, "lr": lr, "schedule": sched if keep_schedule else None})
 
 
@@ -163,11 +170,13 @@ def _stack_for_runs(batches: list, seed_index: torch.Tensor):
 
 
 def _sweep_batched(problems: dict, members, schedules, update, hp, clip_norm, progress, desc,
-                   optimizer, optimizer_kwargs) -> dict:
+                   optimizer, optimizer_kwargs, device=None) -> dict:
     start = time.perf_counter()
+    device = device or torch.device("cpu")
+    on_cpu = device.type == "cpu"
     seeds = list(problems)
     base = problems[seeds[0]]
-    model, steps = base.model, base.steps
+    model, steps = base.model.to(device), base.steps
     names = [n for n, _ in model.named_parameters()]
     buffers = dict(model.named_buffers())
     runs = len(members)
@@ -176,12 +185,24 @@ def _sweep_batched(problems: dict, members, schedules, update, hp, clip_norm, pr
     lr_table = np.stack([np.full(steps, lr) if schedules[lr] is None else lr_plan(None, schedules[lr], steps)
                          for lr, _ in members])                                  # (runs, steps)
     seed_params = {s: dict(problems[s].model.named_parameters()) for s in seeds}
-    params = {n: torch.stack([seed_params[s][n].detach() for _, s in members]).requires_grad_()
+    params = {n: torch.stack([seed_params[s][n].detach().to(device) for _, s in members]).requires_grad_()
               for n in names}
     state = {n: {} for n in names}
 
+    def on_device(index: np.ndarray) -> torch.Tensor:
+        index = torch.from_numpy(index)
+        return index if on_cpu else index.to(device)
+
     def forward(p):
-        return lambda *args, **kwargs: functional_call(model, (p, buffers), args, kwargs)
+        if on_cpu:
+            return lambda *args, **kwargs: functional_call(model, (p, buffers), args, kwargs)
+
+        def moved(*args, **kwargs):               # as devices.OnDevice: outputs back where the inputs were
+            home = devices.first_device(list(args) + list(kwargs.values()))
+            out = functional_call(model, (p, buffers), devices.to_device(args, device),
+                                  devices.to_device(kwargs, device))
+            return out if home is None or home == device else devices.to_device(out, home)
+        return moved
 
     def run_loss(p, batch):
         return base.loss(forward(p), batch)
@@ -208,9 +229,9 @@ def _sweep_batched(problems: dict, members, schedules, update, hp, clip_norm, pr
                 here = positions[run_seed[active[positions]] == j]
                 if here.size == 0:
                     continue
-                index = torch.from_numpy(here)
+                index = on_device(here)
                 values = evaluators[s]({n: p.detach()[index] for n, p in params.items()})
-                for run, value in zip(active[here], np.atleast_1d(values.double().numpy())):
+                for run, value in zip(active[here], np.atleast_1d(values.double().cpu().numpy())):
                     if not metric_steps[run] or metric_steps[run][-1] != steps_taken:
                         metric[run].append(float(value))
                         metric_steps[run].append(steps_taken)
@@ -221,26 +242,26 @@ def _sweep_batched(problems: dict, members, schedules, update, hp, clip_norm, pr
     model.train()
     try:
         for k in range(steps):
-            batches = [next_batch(it, k) for it in iterators]
+            batches = [devices.batch_to(next_batch(it, k), device) for it in iterators]
             if len(seeds) == 1:
                 losses = loss_shared_batch(params, batches[0])
             else:
-                losses = loss_own_batch(params, _stack_for_runs(batches, torch.from_numpy(run_seed[active])))
-            values = losses.detach().double().numpy()
+                losses = loss_own_batch(params, _stack_for_runs(batches, on_device(run_seed[active])))
+            values = losses.detach().double().cpu().numpy()
             loss_table[active, k] = values
             if k == 0:
                 thresholds = np.array([divergence_threshold(v, base.loss_floor) for v in values])
             grads = torch.autograd.grad(losses.sum(), [params[n] for n in names])
             norms = torch.linalg.vector_norm(
                 torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads]), dim=0)
-            bad = ~np.isfinite(values) | (values > thresholds[active]) | ~np.isfinite(norms.double().numpy())
+            bad = ~np.isfinite(values) | (values > thresholds[active]) | ~np.isfinite(norms.double().cpu().numpy())
             if bad.any():
                 stopped = np.flatnonzero(bad)
                 evaluate(stopped, k)
                 for position in stopped:
                     run = active[position]
                     diverged_at[run], diverged_loss[run] = k, float(values[position])
-                keep = torch.from_numpy(np.flatnonzero(~bad))
+                keep = on_device(np.flatnonzero(~bad))
                 params = {n: p.detach()[keep].requires_grad_() for n, p in params.items()}
                 grads = [g[keep] for g in grads]
                 norms = norms[keep]
@@ -252,6 +273,8 @@ def _sweep_batched(problems: dict, members, schedules, update, hp, clip_norm, pr
                 coef = torch.clamp(clip_norm / (norms + 1e-6), max=1.0)
                 grads = [g * coef.view(-1, *[1] * (g.dim() - 1)) for g in grads]
             lr = torch.from_numpy(lr_table[active, k])
+            if not on_cpu:                             # MPS has no float64
+                lr = lr.to(device, torch.float32 if device.type == "mps" else lr.dtype)
             with torch.no_grad():
                 new = {n: update(params[n], g, state[n], lr.view(-1, *[1] * (g.dim() - 1)), k + 1, **hp)
                        for n, g in zip(names, grads)}

@@ -32,6 +32,7 @@ import torch
 
 from lrcourse import _checks
 from lrcourse.results.history import History
+from lrcourse.engine import checkpoints, devices
 from lrcourse.engine.optimizers import hyperparameters, optimizer_class
 
 DIVERGENCE_FACTOR = 10.0
@@ -70,6 +71,17 @@ class Problem:
     ``logs`` maps names to lists that ``loss`` appends one number to at each
     call (an RL case records the policy's entropy); the History keeps them as
     arrays in ``History.logs``. Only runs trained one by one keep logs.
+
+    ``state`` and ``load_state`` let a checkpointed run resume exactly (see
+    :mod:`lrcourse.engine.checkpoints`): ``state()`` returns what the case carries
+    from one step to the next besides the model, the optimizer and the global
+    random generators (its position in the data, an LSTM's hidden state, the
+    environments and their generators), as anything ``torch.save`` can write;
+    ``load_state(saved)`` puts a freshly built problem (same seed and config, no
+    step taken) back there. Give both or neither. Without them the engine
+    fast-forwards ``batches`` through the batches already used, which is exact
+    when ``loss`` keeps no state between calls and ``batches`` draws only from
+    generators the case created for this seed (the CNN's, the MLP's).
     """
 
     model: torch.nn.Module
@@ -85,8 +97,12 @@ class Problem:
     batchable: bool = True
     config: dict = field(default_factory=dict)
     logs: dict = field(default_factory=dict)
+    state: Callable[[], Any] | None = None
+    load_state: Callable[[Any], None] | None = None
 
     def __post_init__(self):
+        if (self.state is None) != (self.load_state is None):
+            raise ValueError("Invalid state value: a problem gives both state and load_state, or neither")
         self.steps = _checks.positive_int(self.steps, "steps")
         if self.steps_per_epoch is not None:
             self.steps_per_epoch = _checks.positive_int(self.steps_per_epoch, "steps_per_epoch")
@@ -198,7 +214,9 @@ def diverges(loss_floor: float) -> Callable[[int, float], bool]:
 
 def train(make_problem: Callable[[int], Problem], lr=None, *, seed: int = 0, optimizer: str = "sgd",
           schedule=None, clip_norm=None, progress: bool = False, desc: str | None = None,
-          threads: int | None = 1, **optimizer_kwargs) -> History:
+          threads: int | None = 1, device="cpu", on_eval: Callable[[int, float], Any] | None = None,
+          checkpoint=None, checkpoint_every: int | None = None, until: int | None = None,
+          **optimizer_kwargs) -> History:
     """Train ``make_problem(seed)`` with ``torch.optim.<optimizer>`` at learning rate ``lr``.
 
     ``optimizer`` is a torch.optim name in any case (``"sgd"``, ``"adam"``,
@@ -216,11 +234,26 @@ def train(make_problem: Callable[[int], Problem], lr=None, *, seed: int = 0, opt
     The problem is built and trained inside :func:`repeatable` (``seed``,
     ``threads``), so the same seed gives a bit-identical history. The history
     keeps the trained model and the optimizer (``h.model``, ``h.optimizer``).
+
+    ``device`` is ``"cpu"`` (default), ``"cuda"``, ``"mps"`` or ``"auto"`` (a GPU when there
+    is one; see :mod:`lrcourse.engine.devices`). ``on_eval(step, value)`` is called after
+    every evaluation (a sweep reports the curve as it goes). ``checkpoint`` is a file: the
+    run saves itself there every ``checkpoint_every`` steps (default: at every evaluation)
+    and, when the file exists, resumes from it with results identical to a run never
+    stopped (:mod:`lrcourse.engine.checkpoints`). ``until`` stops after that many steps: the
+    first part of the same run (same plan of α), e.g. to check a recorded run's start.
     """
     seed = _checks.seed(seed)
     _checks.lr_or_schedule(lr, schedule)
     cls = optimizer_class(optimizer)
     clip_norm = _checks.clip_norm(clip_norm)
+    device = devices.resolve(device)
+    if on_eval is not None and not callable(on_eval):
+        raise ValueError(f"Invalid on_eval value: {on_eval!r} (expected a function (step, value) -> None)")
+    if checkpoint_every is not None:
+        checkpoint_every = _checks.positive_int(checkpoint_every, "checkpoint_every")
+    if until is not None:
+        until = _checks.positive_int(until, "until")
     with repeatable(seed, threads):
         problem = make_problem(seed)
         lrs = lr_plan(lr, schedule, problem.steps)
@@ -230,45 +263,91 @@ def train(make_problem: Callable[[int], Problem], lr=None, *, seed: int = 0, opt
                   "optimizer_kwargs": opt_kwargs, "schedule": schedule, "clip_norm": clip_norm,
                   "steps": problem.steps, "batched": False, "metric_name": problem.metric_name,
                   "maximize": problem.maximize, **problem.config}
-        return run(problem, cls, lrs, opt_kwargs, clip_norm, config=config, progress=progress, desc=desc)
+        return run(problem, cls, lrs, opt_kwargs, clip_norm, config=config, progress=progress, desc=desc,
+                   device=device, on_eval=on_eval, checkpoint=checkpoint, checkpoint_every=checkpoint_every,
+                   until=until)
 
 
 def run(problem: Problem, cls, lrs, opt_kwargs: dict, clip_norm=None, *, stop=None, restore: bool = False,
-        config: dict | None = None, progress: bool = False, desc: str | None = None) -> History:
+        config: dict | None = None, progress: bool = False, desc: str | None = None, device="cpu",
+        on_eval: Callable[[int, float], Any] | None = None, checkpoint=None, checkpoint_every: int | None = None,
+        until: int | None = None) -> History:
     """The loop itself: ``problem.steps`` steps of ``cls(params, **opt_kwargs)`` with α_k = ``lrs[k]``.
 
     ``stop(k, loss_k) -> bool`` is called with every loss before its step is taken (default:
     :func:`diverges`); when it says True, or the gradient is not finite, the run stops there
     and ``History.diverged_at = k``. ``restore=True`` puts the model's weights and its
     train/eval mode back as they were at the start, even after an exception.
+    ``device``, ``on_eval``, ``checkpoint``, ``checkpoint_every`` and ``until``: see :func:`train`.
     No seeding here: :func:`train` (and the range test) call it inside :func:`repeatable`.
     """
     start = time.perf_counter()
-    model = problem.model
+    device = devices.resolve(device)
+    model = problem.model.to(device)
+    forward = devices.wrap(model, device)
     params = [p for p in model.parameters() if p.requires_grad]
     stop = diverges(problem.loss_floor) if stop is None else stop
     if restore:
         saved, was_training = copy.deepcopy(model.state_dict()), model.training
     losses, metric, metric_steps = [], [], []
     diverged_at = diverged_loss = None
+    last_step = problem.steps if until is None else min(until, problem.steps)
+    if checkpoint is not None:
+        settings = checkpoints.run_settings(config or {})
+        identity = checkpoints.fingerprint(config or {}, lrs)
+    earlier_seconds = 0.0
 
     def evaluate(steps_taken):
         if problem.evaluate is None or (metric_steps and metric_steps[-1] == steps_taken):
             return
         model.eval()
         with torch.no_grad():
-            metric.append(_as_float(problem.evaluate(model)))
+            metric.append(_as_float(problem.evaluate(forward)))
         model.train()
         metric_steps.append(steps_taken)
         bar.set_postfix_str(f"loss {losses[-1]:.3g}, {problem.metric_name} {metric[-1]:.4g}")
+        if on_eval is not None:
+            on_eval(steps_taken, metric[-1])
 
-    bar = progress_bar(problem.steps, desc, progress)
+    def save(steps_taken):
+        checkpoints.save(checkpoint, {
+            "fingerprint": identity, "settings": settings, "steps_taken": steps_taken,
+            "model": model.state_dict(), "optimizer": opt.state_dict(), "rng": checkpoints.rng_state(),
+            "problem": problem.state() if problem.state is not None else None,
+            "losses": list(losses), "metric": list(metric), "metric_steps": list(metric_steps),
+            "logs": {name: list(values) for name, values in problem.logs.items()},
+            "seconds": earlier_seconds + time.perf_counter() - start})
+
+    def resume(batches) -> int:
+        """Put the run where the checkpoint left it; the number of steps it had taken."""
+        nonlocal earlier_seconds
+        saved = None if checkpoint is None else checkpoints.load(checkpoint, identity, settings, device)
+        if saved is None:
+            return 0
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        if problem.load_state is not None:
+            problem.load_state(saved["problem"])
+        else:
+            for k in range(saved["steps_taken"]):
+                next_batch(batches, k)
+        for name, values in saved["logs"].items():
+            problem.logs[name][:] = values              # in place: the case's loss appends to these lists
+        losses[:], metric[:], metric_steps[:] = saved["losses"], saved["metric"], saved["metric_steps"]
+        for k, value in enumerate(losses):
+            stop(k, value)                              # the stop rule's own state (diverges: loss_0)
+        checkpoints.set_rng_state(saved["rng"])
+        earlier_seconds = saved["seconds"]
+        bar.update(min(saved["steps_taken"], last_step))
+        return saved["steps_taken"]
+
+    bar = progress_bar(last_step, desc, progress)
     try:
         opt = cls(params, lr=float(lrs[0]), **opt_kwargs)
         batches = iter(problem.batches)
         model.train()
-        for k in range(problem.steps):
-            loss = problem.loss(model, next_batch(batches, k))
+        for k in range(resume(batches), last_step):
+            loss = problem.loss(forward, devices.batch_to(next_batch(batches, k), device))
             value = loss.item()
             losses.append(value)
             if stop(k, value):
@@ -289,6 +368,9 @@ def run(problem: Problem, cls, lrs, opt_kwargs: dict, clip_norm=None, *, stop=No
             bar.update()
             if problem.evaluates_after(k + 1):
                 evaluate(k + 1)
+            if checkpoint is not None and (problem.evaluates_after(k + 1) if checkpoint_every is None
+                                           else (k + 1) % checkpoint_every == 0):
+                save(k + 1)
         if diverged_at is not None:
             evaluate(diverged_at)
             bar.set_postfix_str(f"stopped at step {diverged_at} (loss {diverged_loss:.3g})")
@@ -307,7 +389,7 @@ def run(problem: Problem, cls, lrs, opt_kwargs: dict, clip_norm=None, *, stop=No
         diverged=diverged_at is not None,
         diverged_at=diverged_at,
         diverged_loss=diverged_loss,
-        seconds=time.perf_counter() - start,
+        seconds=earlier_seconds + time.perf_counter() - start,
         config={} if config is None else config,
         logs={name: np.asarray(values, dtype=float) for name, values in problem.logs.items()},
         model=model,

@@ -168,13 +168,13 @@ def check_range(start_lr, end_lr, steps) -> tuple[float, float, int]:
 def range_test(problem: Problem, *, start_lr: float = 1e-7, end_lr: float = 10.0, steps: int = 100,
                smoothing: float = 0.98, stop_factor: float = 4.0, rule: str = "valley",
                optimizer: str = "sgd", clip_norm=None, progress: bool = False, desc: str | None = None,
-               **optimizer_kwargs) -> RangeTest:
+               device="cpu", **optimizer_kwargs) -> RangeTest:
     """Run the range test on ``problem``'s model with ``torch.optim.<optimizer>``.
 
     ``problem.steps`` and its metric are not used: the test takes ``steps``
     steps (fewer if the loss blows up) of the batches. The model's weights are
     restored exactly at the end, even if the test is interrupted; the batches
-    are consumed.
+    are consumed. ``device``: see :func:`lrcourse.engine.train`.
     """
     start_lr, end_lr, steps = check_range(start_lr, end_lr, steps)
     smoothing = _checks.in_range(smoothing, "smoothing", 0.0, 1.0, high_open=True)
@@ -206,7 +206,7 @@ def range_test(problem: Problem, *, start_lr: float = 1e-7, end_lr: float = 10.0
     start = time.perf_counter()
     short = dataclasses.replace(problem, steps=steps, evaluate=None)     # the test's steps, no metric
     h = run(short, cls, lrs, dict(optimizer_kwargs), clip_norm, stop=blew_up, restore=True,
-            progress=progress, desc=desc)
+            progress=progress, desc=desc, device=device)
     stopped_at = h.diverged_at
     raw = h.loss[:len(smoothed)]                 # without a last loss that was not finite
     taken = len(raw)
