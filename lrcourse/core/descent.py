@@ -221,3 +221,30 @@ def noisy_descent(objective: Objective, w0, lr, steps: int, *, noise: float, see
         w, state = opt.step(w, g, state)
         losses.append(objective.value(w))
     return np.array(losses)
+
+
+def noisy_final_positions(objective: Objective, starts, lrs, noises, steps: int, *, seed: int = 0) -> np.ndarray:
+    """Where SGD with Gaussian gradient noise ends: shape (len(lrs), len(starts)), for a 1-D objective.
+
+    Run i takes ``steps`` steps w ← w − αᵢ(f'(w) + σᵢ ξ), ξ ~ N(0, 1), from every start, with
+    σᵢ = ``noises[i]`` (a mini-batch of B examples whose gradients have spread σ has σ/√B).
+    σ = 0 is plain gradient descent. Runs that leave |w| ≤ BLOWUP · max(|w₀|, 1) are NaN.
+    The noise comes from ``numpy.random.default_rng(seed)``.
+    """
+    if objective.dim != 1:
+        raise ValueError(f"Invalid objective: {objective.name} has dimension {objective.dim} (expected 1)")
+    steps = _checks.positive_int(steps, "steps")
+    starts = np.asarray(starts, dtype=float).reshape(-1)
+    lrs = np.asarray(_checks.nonnegative(lrs, "lrs"), dtype=float).reshape(-1, 1)
+    noises = np.asarray(_checks.nonnegative(noises, "noises"), dtype=float).reshape(-1, 1)
+    if lrs.shape != noises.shape:
+        raise ValueError(f"Invalid noises: {noises.size} values (expected one per learning rate, {lrs.size})")
+    rng = np.random.default_rng(seed)
+    w = np.tile(starts, (lrs.shape[0], 1))
+    limit = BLOWUP * np.maximum(np.abs(starts), 1.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            g = objective.grad(w[..., None])[..., 0] + noises * rng.standard_normal(w.shape)
+            w = w - lrs * g
+            w = np.where(np.abs(w) <= limit, w, np.nan)
+    return w

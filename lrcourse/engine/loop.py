@@ -72,6 +72,10 @@ class Problem:
     call (an RL case records the policy's entropy); the History keeps them as
     arrays in ``History.logs``. Only runs trained one by one keep logs.
 
+    ``lr_scales`` maps parameter names (``model.named_parameters()``) to a factor of
+    the learning rate for that parameter (μP's per-layer learning rates); the others
+    get α. Only runs trained one by one use it: such a problem is not ``batchable``.
+
     ``state`` and ``load_state`` let a checkpointed run resume exactly (see
     :mod:`lrcourse.engine.checkpoints`): ``state()`` returns what the case carries
     from one step to the next besides the model, the optimizer and the global
@@ -97,12 +101,20 @@ class Problem:
     batchable: bool = True
     config: dict = field(default_factory=dict)
     logs: dict = field(default_factory=dict)
+    lr_scales: dict | None = None
     state: Callable[[], Any] | None = None
     load_state: Callable[[Any], None] | None = None
 
     def __post_init__(self):
         if (self.state is None) != (self.load_state is None):
             raise ValueError("Invalid state value: a problem gives both state and load_state, or neither")
+        if self.lr_scales is not None:
+            names = {name for name, _ in self.model.named_parameters()}
+            unknown = sorted(set(self.lr_scales) - names)
+            if unknown or any(not math.isfinite(v) or v <= 0 for v in self.lr_scales.values()):
+                raise ValueError(f"Invalid lr_scales: {self.lr_scales!r} (expected positive factors for "
+                                 f"parameters of the model; unknown: {unknown})")
+            self.batchable = False
         self.steps = _checks.positive_int(self.steps, "steps")
         if self.steps_per_epoch is not None:
             self.steps_per_epoch = _checks.positive_int(self.steps_per_epoch, "steps_per_epoch")
@@ -343,7 +355,12 @@ def run(problem: Problem, cls, lrs, opt_kwargs: dict, clip_norm=None, *, stop=No
 
     bar = progress_bar(last_step, desc, progress)
     try:
-        opt = cls(params, lr=float(lrs[0]), **opt_kwargs)
+        if problem.lr_scales is None:
+            opt = cls(params, lr=float(lrs[0]), **opt_kwargs)
+        else:                                          # one group per parameter, with its factor of α
+            opt = cls([{"params": [p], "lr_scale": float(problem.lr_scales.get(name, 1.0))}
+                       for name, p in model.named_parameters() if p.requires_grad],
+                      lr=float(lrs[0]), **opt_kwargs)
         batches = iter(problem.batches)
         model.train()
         for k in range(resume(batches), last_step):
@@ -363,7 +380,7 @@ def run(problem: Problem, cls, lrs, opt_kwargs: dict, clip_norm=None, *, stop=No
                 diverged_at, diverged_loss = k, value
                 break
             for group in opt.param_groups:
-                group["lr"] = float(lrs[k])
+                group["lr"] = float(lrs[k]) * group["lr_scale"] if "lr_scale" in group else float(lrs[k])
             opt.step()
             bar.update()
             if problem.evaluates_after(k + 1):
