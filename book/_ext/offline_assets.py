@@ -1,9 +1,12 @@
 """Serve the book's scripts from its own static files, and only to the pages that need them.
 
 * plotly.js's cartesian bundle (installed with the environment by ``fetch_plotly.py``, see
-  ``INSTALLED_PLOTLY``) and MathJax 3 (from ``django-static-mathjax``, which ships MathJax's
-  files and needs no Django) are copied into ``_static/`` when the build finishes; neither is
+  ``INSTALLED_PLOTLY``) is copied into ``_static/`` when the build finishes; it is not
   committed. No CDN: the book works offline.
+* Math is rendered to MathML at build time (``latex2mathml``, pure Python), which browsers
+  draw natively and screen readers read: no page loads MathJax (1.2 MB with its fonts, the
+  study guide's 291 formulas made it the heaviest light page). A formula the converter
+  cannot read fails the build (a warning, and the book builds with warnings as errors).
 * plotly.js loads only on pages that draw a figure, deferred so the text paints first. Each
   figure's inline ``Plotly.newPlot(...)`` script (written into the notebooks' outputs by
   plotly's ``to_html``) becomes a JSON block that ``lrcourse-figures.js`` draws once plotly.js
@@ -11,8 +14,8 @@
   that follows the light/dark theme), with numbers stored as compact typed arrays (16-bit where that
   keeps them within 0.1 %, else float32), and with slider
   data that no step changes stored once.
-* MathJax loads only on pages with math; the theme's fontawesome.js (1.5 MB, which swaps
-  icons for SVGs) is dropped: the theme's CSS already draws the same icons from its web fonts.
+* The theme's fontawesome.js (1.5 MB, which swaps icons for SVGs) is dropped: the theme's CSS
+  already draws the same icons from its web fonts.
 * myst-nb's ``<summary aria-label="Toggle hidden content">`` names the control differently
   from its visible text (axe: label-content-name-mismatch); the label is removed.
 """
@@ -20,7 +23,6 @@
 import base64
 import hashlib
 import html
-import importlib.util
 import json
 import re
 import shutil
@@ -28,6 +30,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from latex2mathml.converter import convert as latex_to_mathml
 from sphinx.builders.html._assets import _JavaScript
 from sphinx.util import logging
 
@@ -42,12 +45,12 @@ PLOTLY = "plotly-cartesian.min.js"
 INSTALLED_PLOTLY = Path(sys.prefix) / "share" / "lrcourse" / PLOTLY
 FIGURES_JS = "lrcourse-figures.js"
 STYLE_CSS = "lrcourse.css"
-MATHJAX = "mathjax"  # folder under _static
-# MathJax 3 (es5 build): the TeX-to-HTML bundle and what it loads lazily (fonts, menu,
-# TeX extensions); the other bundles and the speech-rule engine are left out.
-MATHJAX_PARTS = ["tex-chtml.js", "input", "output/chtml", "ui", "a11y"]
 FONTAWESOME_JS = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
-MATH_MARKERS = ('class="math', "\\(", "\\[", "$$")
+# Sphinx's math markup (myst's $...$ and $$...$$; lrcourse.interview writes the same):
+# <span class="math notranslate nohighlight">\(TeX\)</span>, <div ...>\[TeX\]</div>
+MATH = re.compile(r'<(span|div) class="math notranslate nohighlight">\s*\\([(\[])(.*?)\\[)\]]\s*</\1>', re.DOTALL)
+MATHML_NAMESPACE = ' xmlns="http://www.w3.org/1998/Math/MathML"'  # implied in HTML
+CHARACTER_REFERENCE = re.compile(r"&#x([0-9A-Fa-f]+);")  # latex2mathml writes α as &#x003B1;
 
 # plotly's to_html: <script> window.PLOTLYENV=...; if (document.getElementById("ID")) {
 #   Plotly.newPlot("ID", DATA, LAYOUT, CONFIG) }; </script>
@@ -59,15 +62,32 @@ SEPARATOR = re.compile(r"\s*,\s*")
 PACK_MIN = 8  # shorter numeric lists stay as JSON numbers
 
 
-def _mathjax_source() -> Path:
-    spec = importlib.util.find_spec("mathjax")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("MathJax's files are missing: pip install -r requirements.txt (django-static-mathjax)")
-    return Path(next(iter(spec.submodule_search_locations))) / "static" / "mathjax" / "es5"
+# -- math --------------------------------------------------------------------------------
+
+def _character(reference) -> str:
+    """The character itself (UTF-8 pages), but where HTML needs the reference."""
+    character = chr(int(reference.group(1), 16))
+    return reference.group(0) if character in '<>&"' else character
 
 
-def _use_local_mathjax(app, config):
-    config.mathjax_path = f"{MATHJAX}/tex-chtml.js"  # relative paths resolve inside _static
+def render_math(body: str) -> tuple[str, list[str]]:
+    """Each formula of Sphinx's math markup in ``body`` as MathML; (new body, TeX it could not read).
+
+    ``\\( \\)`` becomes inline math, ``\\[ \\]`` a displayed block; a formula the converter
+    rejects is left as it was and returned."""
+    failed = []
+
+    def mathml(match):
+        tag, opener, tex = match.group(1), match.group(2), html.unescape(match.group(3)).strip()
+        try:
+            converted = latex_to_mathml(tex, display="block" if opener == "[" else "inline")
+        except Exception:  # noqa: BLE001 - the converter raises many kinds; the build reports the formula
+            failed.append(tex)
+            return match.group(0)
+        converted = CHARACTER_REFERENCE.sub(_character, converted.replace(MATHML_NAMESPACE, ""))
+        return f'<{tag} class="math notranslate">{converted}</{tag}>'
+
+    return MATH.sub(mathml, body), failed
 
 
 # -- figures ---------------------------------------------------------------------------
@@ -182,9 +202,10 @@ def rewrite_figures(body: str) -> tuple[str, int]:
 # -- per page --------------------------------------------------------------------------
 
 def _page_assets(app, pagename, templatename, context, doctree):
-    """Figures as JSON, plotly.js and the figure script on pages with figures, MathJax on pages
-    with math, and a single copy of each script (Jupyter Book 1 registers sphinx-thebe's inline
-    set-up twice: "Identifier 'THEBE_JS_URL' has already been declared")."""
+    """Figures as JSON, plotly.js and the figure script on pages with figures, no MathJax (the
+    math becomes MathML when the build finishes), and a single copy of each script (Jupyter
+    Book 1 registers sphinx-thebe's inline set-up twice: "Identifier 'THEBE_JS_URL' has
+    already been declared")."""
     body = context.get("body", "")
     if "Toggle hidden content" in body:
         body = body.replace('<summary aria-label="Toggle hidden content">', "<summary>")
@@ -196,12 +217,11 @@ def _page_assets(app, pagename, templatename, context, doctree):
     scripts = context.get("script_files")
     if scripts is None:
         return
-    has_math = any(marker in body for marker in MATH_MARKERS)
     seen, unique = set(), []
     for script in scripts:
         filename = getattr(script, "filename", script) or ""
         attributes = getattr(script, "attributes", {})
-        if not has_math and (MATHJAX in filename or "window.MathJax" in attributes.get("body", "")):
+        if "mathjax" in filename.lower() or "window.MathJax" in attributes.get("body", ""):
             continue
         key = (filename, repr(sorted(attributes.items())))
         if key not in seen:
@@ -227,17 +247,11 @@ def _copy_assets(app, exception):
         (static / PLOTLY).write_text(get_plotlyjs(), encoding="utf-8")
     for name in (FIGURES_JS, STYLE_CSS):
         shutil.copy2(HERE / name, static / name)
-    source = _mathjax_source()
-    for part in MATHJAX_PARTS:
-        src, dst = source / part, static / MATHJAX / part
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        if src.is_dir():
-            shutil.copytree(src, dst, dirs_exist_ok=True)
-        else:
-            shutil.copy2(src, dst)
-    for page in Path(app.outdir).rglob("*.html"):
+    for page in Path(app.outdir).rglob("*.html"):  # whole pages: headings' math is in the tables of contents too
         text = page.read_text(encoding="utf-8")
-        lighter = FONTAWESOME_JS.sub("", text)
+        lighter, unreadable = render_math(FONTAWESOME_JS.sub("", text))
+        for tex in unreadable:
+            logger.warning(f"{page.relative_to(app.outdir)}: latex2mathml cannot convert the formula {tex!r}")
         if lighter != text:
             page.write_text(lighter, encoding="utf-8")
 
@@ -265,7 +279,6 @@ def _check_plotly_version(app, config):
 def setup(app):
     app.connect("config-inited", _check_plotly_version)
     app.add_css_file(STYLE_CSS)
-    app.connect("config-inited", _use_local_mathjax)
     app.connect("html-page-context", _page_assets, priority=900)
     app.connect("build-finished", _copy_assets)
     # Pages built by an earlier version of this file are rewritten: its hash is the env version.

@@ -448,7 +448,7 @@ def _parser():
     global _MD
     if _MD is None:
         md = MarkdownIt("commonmark", {"html": False}).use(dollarmath_plugin, double_inline=True)
-        # The same markup Sphinx writes for math, which the book's MathJax typesets (and
+        # The same markup Sphinx writes for math, which the book's build turns into MathML (and
         # Anki's MathJax reads \( \) and \[ \] too).
         md.add_render_rule("math_inline", lambda self, tokens, i, options, env:
                            f'<span class="math notranslate nohighlight">\\({html.escape(tokens[i].content)}\\)</span>')
