@@ -62,3 +62,8 @@ def exact_noise_scale(model, loss, x, y) -> scaling.NoiseScale:
     grad_sq = mean.pow(2).sum().item()
     trace = (g - mean).pow(2).sum(1).mean().item()
     return scaling.NoiseScale(grad_sq, trace, trace / grad_sq)
+
+
+def cross_entropy(model, x, y) -> torch.Tensor:
+    """The mean cross-entropy of ``model`` on a batch: the loss these functions take by default."""
+    return torch.nn.functional.cross_entropy(model(x), y)

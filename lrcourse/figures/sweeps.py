@@ -353,3 +353,32 @@ def tradeoff_figure(points: Mapping[str, object], *, title: str, x_title: str, y
                                  marker=dict(color=LONG_PALETTE[i % len(LONG_PALETTE)], size=10)))
     return styled(fig, title_text=title, xaxis=dict(title=x_title), yaxis=dict(title=y_title), height=480,
                   showlegend=False)
+
+
+def width_figure(panels: Mapping[str, Mapping[int, object]], *, title: str, last: int = 10) -> go.Figure:
+    """Side by side, one panel per parametrization (``panels``: name → width → Sweep): the training
+    loss (mean of the last ``last`` steps, log scale) against α, one curve per width, its lowest
+    point marked. Diverged runs leave a gap. Under μP the minima line up; under SP they drift."""
+    from lrcourse.results.analysis import final_losses
+    if not panels or any(not sweeps for sweeps in panels.values()):
+        raise ValueError(f"Invalid panels: {list(panels)!r} (expected names mapped to width → Sweep)")
+    names = list(panels)
+    fig = make_subplots(rows=1, cols=len(names), shared_yaxes=True, subplot_titles=names,
+                        horizontal_spacing=0.04)
+    for col, name in enumerate(names, start=1):
+        for i, (width, sweep) in enumerate(sorted(panels[name].items())):
+            lrs, losses = np.asarray(sweep.lrs, dtype=float), final_losses(sweep, last)
+            color = LONG_PALETTE[i % len(LONG_PALETTE)]
+            fig.add_trace(go.Scatter(x=lrs, y=losses, mode="lines+markers", name=f"width {width}",
+                                     legendgroup=str(width), showlegend=col == 1,
+                                     line=dict(color=color, width=2), marker=dict(size=5)), row=1, col=col)
+            if np.any(np.isfinite(losses)):
+                j = int(np.nanargmin(losses))
+                fig.add_trace(go.Scatter(x=[lrs[j]], y=[losses[j]], mode="markers", showlegend=False,
+                                         legendgroup=str(width), hoverinfo="skip",
+                                         marker=dict(color=color, size=12, symbol="star")), row=1, col=col)
+        fig.update_xaxes(type="log", exponentformat="power", title_text="learning rate α (log scale)",
+                         row=1, col=col)
+    fig.update_yaxes(type="log", exponentformat="power", title_text=f"training loss (last {last} steps)",
+                     row=1, col=1)
+    return styled(fig, title_text=title, height=460, legend=dict(orientation="h", y=-0.25))

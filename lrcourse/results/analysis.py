@@ -14,6 +14,7 @@ import numpy as np
 from lrcourse import _checks
 from lrcourse.core import optim, theory
 from lrcourse.core.descent import final_positions, landing, run
+from lrcourse.core.descent import noisy_final_positions
 from lrcourse.core.objectives import Objective, curvature, quadratic
 
 
@@ -719,3 +720,106 @@ def finetune_summary(runs) -> dict:
               "forgetting": [h.config["old_after"] - h.config["old_before"] for h in runs]}
     ddof = 1 if len(runs) > 1 else 0
     return {name: (float(np.mean(v)), float(np.std(v, ddof=ddof))) for name, v in values.items()}
+
+
+# --------------------------------------------------------------------------- scaling the learning rate
+
+def final_losses(sweep, last: int = 10) -> np.ndarray:
+    """Per α of ``sweep``: the training loss of its last ``last`` steps (their mean; mini-batch
+    losses are noisy), averaged over seeds; NaN where any seed diverged."""
+    last = _checks.positive_int(last, "last")
+    out = np.full(len(sweep.lrs), np.nan)
+    for i, row in enumerate(sweep.grid):
+        if not any(h.diverged for h in row):
+            out[i] = float(np.mean([np.mean(h.loss[-last:]) for h in row]))
+    return out
+
+
+def best_lr_by_loss(sweep, last: int = 10) -> tuple[float, float]:
+    """(α, loss): the α of ``sweep`` with the lowest :func:`final_losses`, and that loss."""
+    losses = final_losses(sweep, last)
+    if not np.any(np.isfinite(losses)):
+        return math.nan, math.nan
+    i = int(np.nanargmin(losses))
+    return float(sweep.lrs[i]), float(losses[i])
+
+
+def basin_index(objective: Objective, final) -> np.ndarray:
+    """For each final position of a 1-D ``objective``: the index (into ``objective.minimizers``) of
+    the minimum whose basin holds it, the basins being cut at the highest point between
+    neighbouring minima; −1 for a run that diverged (NaN)."""
+    if objective.dim != 1:
+        raise ValueError(f"Invalid objective: {objective.name} has dimension {objective.dim} (expected 1)")
+    final = np.asarray(final, dtype=float)
+    minima = objective.minimizers[:, 0]
+    order = np.argsort(minima)
+    cuts = []
+    for a, b in zip(minima[order][:-1], minima[order][1:]):
+        xs = np.linspace(a, b, 2001)
+        cuts.append(xs[np.argmax(objective.value(xs[:, None]))])
+    index = order[np.searchsorted(np.asarray(cuts), np.nan_to_num(final))]
+    return np.where(np.isfinite(final), index, -1)
+
+
+def mean_angle(history, last: int) -> float:
+    """The mean angle (radians) the logged weight turned per step over the last ``last`` steps
+    (``history.logs["hidden_angle"]`` of a ``norm=True`` MLP run)."""
+    last = _checks.positive_int(last, "last")
+    angles = np.asarray(history.logs["hidden_angle"], dtype=float)[-last:]
+    return float(np.nanmean(angles))
+
+
+def scaling_holds_up_to(sweeps: Mapping[int, object], ratio: float, *, tolerance: float = 0.01,
+                        rule: str = "linear") -> int | None:
+    """The largest batch size B up to which α = ratio·B (``rule="linear"``) or ratio·√B keeps the
+    mean final metric within ``tolerance`` of the smallest batch size's, with no run diverged;
+    None when the rule's α is not on the grid of the smallest batch size."""
+    sizes = check_batch_sweeps(sweeps)
+    _checks.positive(ratio, "ratio")
+    _checks.positive(tolerance, "tolerance")
+
+    def metric(b):
+        sweep = sweeps[b]
+        lrs = np.asarray(sweep.lrs, dtype=float)
+        match = np.flatnonzero(np.isclose(lrs, ratio * scaling_factor(b, rule), rtol=1e-6, atol=0))
+        if match.size == 0:
+            return None
+        s = sweep.summary()
+        return math.nan if s["diverged"][match[0]] else float(s["mean"][match[0]])
+
+    reference = metric(sizes[0])
+    if reference is None or not math.isfinite(reference):
+        return None
+    holds = int(sizes[0])
+    for b in sizes[1:]:
+        value = metric(b)
+        if value is None or not math.isfinite(value) or abs(value - reference) > tolerance:
+            break
+        holds = int(b)
+    return holds
+
+
+def noisy_ends(objective: Objective, starts, runs, *, sigma: float, horizon: float, seed: int = 0) -> list:
+    """Where SGD with Gaussian gradient noise ends on a 1-D ``objective`` with a flat and a sharp
+    minimum. ``runs`` holds (α, B) pairs: the noise of a batch of B is σ/√B (B = 0: none, gradient
+    descent), and each run takes horizon/α steps, so runs at different α cover the same α × steps.
+
+    Returns one row per run: (label, α, B, share in the flatter minimum, share in the sharper one,
+    median f'' at the final positions)."""
+    _checks.positive(horizon, "horizon")
+    _checks.nonnegative(sigma, "sigma")
+    lam = curvature(objective, objective.minimizers[:, 0])
+    flat, sharp = int(np.argmin(lam)), int(np.argmax(lam))
+    rows = []
+    for lr, b in runs:
+        _checks.positive(lr, "lr")
+        if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 0:
+            raise ValueError(f"Invalid batch size: {b!r} (expected 0 for none, or a positive integer)")
+        noise = sigma / math.sqrt(b) if b else 0.0
+        ends = noisy_final_positions(objective, starts, [lr], [noise], max(1, round(horizon / lr)), seed=seed)[0]
+        where = basin_index(objective, ends)
+        finite = ends[np.isfinite(ends)]
+        rows.append(("SGD" if b else "GD", float(lr), int(b), float(np.mean(where == flat)),
+                     float(np.mean(where == sharp)),
+                     float(np.median(curvature(objective, finite))) if finite.size else math.nan))
+    return rows

@@ -1474,3 +1474,113 @@ def finetune_table(runs: Mapping[str, object]) -> str:
         s = finetune_summary(histories)
         rows.append([name, mean_std(*s["new"]), mean_std(*s["old"]), f"{s['forgetting'][0]:+.3f}"])
     return format_table(["setting", "new text", "old text", "forgetting"], rows)
+
+
+# --------------------------------------------------------------------------- scaling the learning rate
+
+def width_table(panels: Mapping[str, Mapping[int, object]], *, last: int = 10) -> str:
+    """One row per width, per parametrization (``panels``: name → width → Sweep) the α with the
+    lowest training loss (mean of the last ``last`` steps) and that loss, and how far that α
+    moved from the narrowest width's (×1: it stayed)."""
+    from lrcourse.results.analysis import best_lr_by_loss
+    if not panels or any(not sweeps for sweeps in panels.values()):
+        raise ValueError(f"Invalid panels: {list(panels)!r} (expected names mapped to width → Sweep)")
+    widths = sorted(next(iter(panels.values())))
+    if any(sorted(sweeps) != widths for sweeps in panels.values()):
+        raise ValueError("Invalid panels: every parametrization needs the same widths")
+    best = {name: {w: best_lr_by_loss(sweeps[w], last) for w in widths} for name, sweeps in panels.items()}
+    header = ["width"]
+    for name in panels:
+        header += [f"{name} best α", "loss", "vs first"]
+    rows = []
+    for w in widths:
+        row = [str(w)]
+        for name in panels:
+            lr, loss = best[name][w]
+            row += [f"{lr:.3g}", f"{loss:.3f}", f"×{_ratio_label(lr / best[name][widths[0]][0])}"]
+        rows.append(row)
+    return format_table(header, rows)
+
+
+def noise_scale_table(rows: Mapping[str, tuple]) -> str:
+    """One row per checkpoint: |G|², tr(Σ) and B_noise = tr(Σ)/|G|² from every per-example
+    gradient, then B_noise estimated from mini-batch gradients at two batch sizes
+    (``rows``: name → (exact NoiseScale, estimated NoiseScale))."""
+    if not rows:
+        raise ValueError("Invalid rows: expected at least one checkpoint")
+    body = [[name, f"{exact.grad_sq:.3g}", f"{exact.trace:.3g}", f"{exact.b_simple:.0f}", f"{est.b_simple:.0f}"]
+            for name, (exact, est) in rows.items()]
+    return format_table(["weights", "|G|²", "tr(Σ)", "B_noise", "2-batch est."], body)
+
+
+def rule_table(sweeps: Mapping[int, object], *, base: int, base_lr: float) -> str:
+    """From α = ``base_lr`` at batch size ``base``: per batch size B, the mean final metric at the
+    linear rule's α·B/base and at the square-root rule's α·√(B/base) (· where that α is not on the
+    grid), and the best α of the grid with its metric."""
+    sizes = check_batch_sweeps(sweeps)
+    if base not in sizes:
+        raise ValueError(f"Invalid base value: {base!r} (expected one of the batch sizes {sizes})")
+    rows = []
+    for b in sizes:
+        sweep, s = sweeps[b], sweeps[b].summary()
+        lrs = np.asarray(sweep.lrs, dtype=float)
+        cells = [str(b)]
+        for alpha in (base_lr * b / base, base_lr * math.sqrt(b / base)):
+            match = np.flatnonzero(np.isclose(lrs, alpha, rtol=1e-6, atol=0))
+            cells += [f"{alpha:.3g}", f"{s['mean'][match[0]]:.3f}" if match.size else "·"]
+        best = sweep.best()
+        cells += [f"{best:.3g}", f"{s['mean'][np.flatnonzero(lrs == best)[0]]:.3f}"]
+        rows.append(cells)
+    return format_table(["B", "linear α", "metric", "√B α", "metric", "best α", "metric"], rows)
+
+
+def escape_table(rows) -> str:
+    """Where noisy runs ended on two wells: one row per (label, α, B, shares, curvature) with the
+    share of runs in the flat and in the sharp minimum and the median curvature f'' at the end."""
+    body = [[label, f"{lr:g}", str(b), f"{flat:.0%}", f"{sharp:.0%}", f"{curv:.1f}"]
+            for label, lr, b, flat, sharp, curv in rows]
+    if not body:
+        raise ValueError("Invalid rows: expected at least one run")
+    return format_table(["noise", "α", "B", "flat", "sharp", "f'' at end"], body)
+
+
+def normalized_weight_table(runs: Mapping[str, object], steps) -> str:
+    """For runs of a ``norm=True`` MLP (``runs``: label → History): the norm |w| of the logged
+    scale-invariant weight at the given ``steps`` and the effective step α/|w|² there."""
+    if not runs:
+        raise ValueError("Invalid runs: expected at least one History")
+    steps = [int(s) for s in steps]
+    rows = []
+    for label, h in runs.items():
+        norms = np.asarray(h.logs["hidden_norm"], dtype=float)
+        if any(not 0 <= s < len(norms) for s in steps):
+            raise ValueError(f"Invalid steps: {steps!r} (the run {label!r} has {len(norms)})")
+        rows.append([label, "|w|", *(f"{norms[s]:.2f}" for s in steps)])
+        rows.append(["", "α/|w|²", *(f"{h.config['lr'] / norms[s] ** 2:.3f}" for s in steps)])
+    return format_table(["run", "", *(f"step {s}" for s in steps)], rows, align="ll" + "r" * len(steps))
+
+
+def multiplier_table(scalings: Mapping[str, Mapping[str, object]]) -> str:
+    """μP's factors per parameter (``scalings``: optimizer → name → LayerScaling): the initial
+    std factor (the same for every optimizer), then the factor of α under each optimizer."""
+    if not scalings:
+        raise ValueError("Invalid scalings: expected at least one optimizer")
+    names = list(next(iter(scalings.values())))
+    first = next(iter(scalings.values()))
+    rows = [[name, plain(first[name].init_std), *(plain(s[name].lr) for s in scalings.values())] for name in names]
+    return format_table(["parameter", "init std ×", *(f"{opt} α ×" for opt in scalings)], rows)
+
+
+def equilibrium_table(runs: Mapping[str, object], *, last: int) -> str:
+    """For runs of a ``norm=True`` MLP with weight decay: αλ, the equilibrium angle per step
+    √(2αλ) and the mean angle measured over the last ``last`` steps."""
+    from lrcourse.core.scaling import equilibrium_angle
+    from lrcourse.results.analysis import mean_angle
+    if not runs:
+        raise ValueError("Invalid runs: expected at least one History")
+    rows = []
+    for label, h in runs.items():
+        lr, wd = h.config["lr"], h.config["optimizer_kwargs"].get("weight_decay", 0.0)
+        rows.append([label, f"{lr * wd:.3g}", f"{float(equilibrium_angle(lr, wd)):.3f}",
+                     f"{mean_angle(h, last):.3f}"])
+    return format_table(["run", "αλ", "√(2αλ)", f"angle/step, last {last}"], rows)
