@@ -22,6 +22,7 @@ MAY_IMPORT = {
     "cases": {"_checks", "core", "results", "data", "engine", "cases"},
     "figures": {"_checks", "core", "results", "figures"},
     "interview": {"_checks", "core", "results", "figures", "interview"},
+    "sweep": {"_checks", "core", "results", "data", "engine", "cases", "sweep"},
     "__init__": {"core"},
 }
 # third-party libraries a layer must never import
@@ -31,6 +32,7 @@ NEVER = {
     "data": {"torch", "plotly", "ipywidgets", "matplotlib"},
     "engine": {"plotly", "ipywidgets", "matplotlib", "anywidget"},
     "figures": {"torch", "gymnasium"},
+    "sweep": {"plotly", "ipywidgets", "matplotlib", "anywidget"},
 }
 
 
