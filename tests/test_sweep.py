@@ -142,6 +142,8 @@ def test_a_results_file_that_drifted_from_the_code_fails_the_check(tmp_path):
 @pytest.fixture(scope="module")
 def local_ray():
     ray = pytest.importorskip("ray")
+    # on a loaded machine the raylet can take longer than Ray's default to register
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "180")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
