@@ -235,12 +235,80 @@ def test_minatar_breakout():
     assert rl.observations("minatar")(obs).shape == (3, 4, 10, 10)
 
 
-def test_ale_breakout_when_installed(monkeypatch):
-    pytest.importorskip("ale_py")
-    monkeypatch.setitem(rl.PRESETS["ale"], "eval_max_steps", 50)
-    h = rl.train(1e-4, seed=0, env=rl.ALE_BREAKOUT, steps=2, num_envs=2, rollout_steps=4, eval_every=2,
-                 eval_episodes=1)
-    assert h.config["network"] == "nature" and h.loss.shape == (2,) and np.isfinite(h.final)
+# --------------------------------------------------------------------------- Atari Breakout
+
+ATARI = dict(env=rl.ALE_BREAKOUT, steps=6, num_envs=2, rollout_steps=5, eval_every=2, eval_episodes=4)
+
+
+def test_atari_preset_is_a2c_as_published():
+    """Mnih et al. 2016 / Baselines' a2c: 16 environments, 5-step returns (λ = 1), RMSprop
+    (0.99, 1e-5), gradients clipped to 0.5, rewards clipped, life loss ends the return; 4 frames a step."""
+    s = rl.config(rl.ALE_BREAKOUT)
+    assert (s.num_envs, s.rollout_steps, s.gae_lambda, s.frame_skip) == (16, 5, 1.0, 4)
+    assert s.clip_rewards and s.life_loss and not s.normalize_advantage and s.network == "nature"
+    assert rl._learning_rule(s, None, "preset", {}) == ("rmsprop", 0.5, {"alpha": 0.99, "eps": 1e-5})
+    assert rl._learning_rule(s, "adam", None, {"eps": 1e-8}) == ("adam", None, {"eps": 1e-8})
+    assert rl.A2C_LR == 7e-4
+    assert rl.config(rl.ALE_BREAKOUT, frames=1_000_000).steps == 3125          # 16 × 5 × 4 = 320 frames an update
+    assert rl.config(rl.ALE_BREAKOUT, frames=1_000_001).frames == 1_000_320    # at least the frames asked for
+    with pytest.raises(ValueError, match="Invalid frames value: 10 .give steps or frames, not both"):
+        rl.config(rl.ALE_BREAKOUT, steps=3, frames=10)
+    with pytest.raises(ValueError, match="Invalid frames value: 0"):
+        rl.config(rl.ALE_BREAKOUT, frames=0)
+
+
+def test_atari_frames_are_preprocessed_and_stacked():
+    env = rl.atari_env(rl.ALE_BREAKOUT)
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (4, 84, 84) and obs.dtype == np.uint8 and env.action_space.n == 4
+    assert env.unwrapped.ale.getFloat("repeat_action_probability") == 0.0
+    after, *_ = env.step(1)                                  # FIRE: the oldest frame leaves the stack
+    assert np.array_equal(after[:3], obs[1:])
+    env.close()
+
+
+def test_a_lost_life_ends_the_return_not_the_game():
+    envs = rl.make_envs(rl.ALE_BREAKOUT, 2)
+    player = rl.Player(envs, 0, rl.observations("ale"), clip_rewards=True, life_loss=True)
+
+    def fire_then_stay(obs, value=False):      # serve the ball, then never move: lives are lost quickly
+        return torch.tensor([[0.0, 50.0, 0.0, 0.0]]).expand(len(obs), 4), None
+
+    with engine.repeatable(0):              # one torch thread, as in training
+        rollouts = [player.play(fire_then_stay, 20) for _ in range(8)]
+    terminated = np.concatenate([r.terminated for r in rollouts])
+    ended = np.concatenate([r.ended for r in rollouts])
+    assert np.array_equal(terminated, ended)
+    # one return ends per life lost; a game (whose score counts) only after its 5 lives
+    assert 0 < len(player.scores) < terminated.sum() == 5 * len(player.scores) + (5 - player.lives).sum()
+    rewards = np.concatenate([r.rewards for r in rollouts])
+    assert set(np.unique(rewards)) <= {0.0, 1.0}             # clipped to the sign
+
+
+def test_atari_training_is_repeatable_and_scored_on_games():
+    h = rl.train(7e-4, seed=0, **ATARI)
+    again = rl.train(7e-4, seed=0, **ATARI)
+    assert h.metric_name == "score" and h.config["frames"] == 6 * 2 * 5 * 4
+    assert h.loss.shape == (6,) and np.all(np.isfinite(h.loss)) and len(h.metric) == 3
+    assert np.array_equal(h.loss, again.loss)
+    assert rl.recent_score([1.0, 2.0, 6.0], 2).item() == 4.0 and math.isnan(rl.recent_score([], 5).item())
+
+
+def test_atari_resumes_exactly_from_a_checkpoint(tmp_path):
+    """The checkpoint saves the emulators (with their random numbers), frame stacks and lives."""
+    whole = rl.train(7e-4, seed=1, **ATARI)
+    path = tmp_path / "breakout.pt"
+    first = rl.train(7e-4, seed=1, checkpoint=path, checkpoint_every=2, until=4, **ATARI)
+    assert first.steps == 4 and path.exists()
+    resumed = rl.train(7e-4, seed=1, checkpoint=path, checkpoint_every=2, **ATARI)
+    assert np.array_equal(resumed.loss, whole.loss)
+    np.testing.assert_array_equal(resumed.metric, whole.metric)
+
+
+def test_environment_state_of_another_size_is_refused():
+    state = rl.environment_state(rl.make_envs(rl.ALE_BREAKOUT, 2))
+    with pytest.raises(ValueError, match="Invalid state: 2 environments saved, 3 to restore"):
+        rl.load_environment_state(rl.make_envs(rl.ALE_BREAKOUT, 3), state)
 
 
 def test_ale_missing_is_a_clear_error(monkeypatch):
