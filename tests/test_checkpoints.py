@@ -108,3 +108,12 @@ def test_state_and_load_state_come_together():
 def test_bad_checkpoint_settings_name_the_argument(name, value):
     with pytest.raises(ValueError, match=f"Invalid {name} value"):
         cnn.train(0.1, **{name: value}, **FAST)
+
+
+def test_an_lstm_resumes_with_its_hidden_state_and_place_in_the_text(tmp_path):
+    """The LSTM carries its state from window to window: the case saves it (Problem.state)."""
+    from lrcourse.cases import lstm
+    path = tmp_path / "lstm.pt"
+    whole = lstm.train(10.0, seed=0, steps=40)
+    lstm.train(10.0, seed=0, steps=40, checkpoint=path, checkpoint_every=7, until=30)
+    same_run(lstm.train(10.0, seed=0, steps=40, checkpoint=path, checkpoint_every=7), whole)

@@ -80,3 +80,22 @@ def test_a_run_on_the_gpu_matches_the_cpu_closely():
     h_gpu = cnn.train(0.1, seed=0, device="auto", **FAST)
     assert abs(h_gpu.loss[0] - h_cpu.loss[0]) < 1e-4          # same initial weights and first batch
     assert abs(h_gpu.final - h_cpu.final) < 0.1
+
+
+def test_the_other_cases_on_the_cpu_are_as_before():
+    """lstm, gpt and mlp with device="cpu" (numbers printed before devices existed, commit 63404ff)."""
+    from lrcourse.cases import gpt, lstm, mlp
+    h = lstm.train(10.0, seed=0, steps=40, device="cpu")
+    assert float(h.loss.sum()) == 119.7856662273407 and float(h.metric[-1]) == 14.460251808166504
+    h = gpt.train(3e-3, seed=0, steps=20, device="cpu")
+    assert float(h.loss.sum()) == 71.59352946281433 and float(h.metric[-1]) == 4.651252269744873
+    h = mlp.train(0.1, seed=0, steps=50, device="cpu")
+    assert float(h.loss.sum()) == 13.89125382900238 and float(h.metric[-1]) == 0.8955555558204651
+
+
+@pytest.mark.parametrize("case", ["cnn", "lstm", "gpt", "mlp"])
+def test_every_case_command_line_takes_a_device(case, capsys):
+    import importlib
+    module = importlib.import_module(f"lrcourse.cases.{case}")
+    assert module.main(["--device", "tpu", "--lrs", "0.1"]) == 2
+    assert "Invalid device value: 'tpu'" in capsys.readouterr().err

@@ -1,7 +1,7 @@
 """The command line shared by the case studies: ``python -m lrcourse.cases CASE [options]``.
 
 Every case's ``main(argv, prog)`` starts from :func:`parser` (the options all cases
-share: ``--lrs``, ``--seeds``, ``--threads`` and, where the optimizer is a choice,
+share: ``--lrs``, ``--seeds``, ``--threads``, ``--device`` and, where the optimizer is a choice,
 ``--optimizer`` and ``--opt NAME=VALUE``), adds its own, and reports bad input
 with :func:`fail` (exit status 2).
 """
@@ -59,6 +59,8 @@ def parser(prog: str, description: str, lrs: list, *, optimizer: str | None = "s
         p.add_argument("--opt", type=keyword, action="append", default=[], metavar="NAME=VALUE",
                        help="optimizer argument, e.g. --opt momentum=0.9 (repeatable)")
     p.add_argument("--threads", type=int, default=1, help=threads)
+    p.add_argument("--device", default="auto",
+                   help="auto (default: a CUDA or MPS GPU when there is one, else the CPU), cpu, cuda or mps")
     return p
 
 

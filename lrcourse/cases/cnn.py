@@ -181,7 +181,8 @@ def problem(seed: int, config: Config) -> engine.Problem:
 
 def train(lr=None, seed: int = 0, *, epochs: int | None = None, optimizer: str = "sgd", schedule=None,
           data="digits", batch_size: int | None = None, clip_norm=None, progress: bool = False,
-          channels=None, threads: int | None = 1, carry_over: bool = False, **optimizer_kwargs) -> engine.History:
+          channels=None, threads: int | None = 1, carry_over: bool = False, device="cpu",
+          **optimizer_kwargs) -> engine.History:
     """Train :class:`SmallCNN` on ``data`` with learning rate ``lr``; return its :class:`~lrcourse.engine.History`.
 
     ``h.metric`` is the test accuracy after each epoch and ``h.final`` the last
@@ -190,19 +191,22 @@ def train(lr=None, seed: int = 0, *, epochs: int | None = None, optimizer: str =
     torch.optim name and ``optimizer_kwargs`` its arguments (``momentum=0.9``);
     ``schedule(k)`` replaces ``lr`` at step k. ``data`` is ``"digits"``,
     ``"cifar10"`` or a :class:`lrcourse.data.images.Dataset`. ``carry_over=True``: no image
-    dropped, round(epochs·n/B) full batches (see :func:`problem`).
+    dropped, round(epochs·n/B) full batches (see :func:`problem`). ``device``: ``"cpu"``,
+    ``"cuda"``, ``"mps"`` or ``"auto"``; the engine's other options (``on_eval``, ``checkpoint``,
+    ``checkpoint_every``, ``until``) pass through to :func:`lrcourse.engine.train`.
     """
     _checks.lr_or_schedule(lr, schedule)
     settings = config(data, epochs, batch_size, channels, carry_over)
     return engine.train(lambda seed: problem(seed, settings), lr, seed=seed,
                         optimizer=optimizer, schedule=schedule, clip_norm=clip_norm, progress=progress,
-                        desc="cnn" if lr is None else f"cnn α={lr:g}", threads=threads, **optimizer_kwargs)
+                        desc="cnn" if lr is None else f"cnn α={lr:g}", threads=threads, device=device,
+                        **optimizer_kwargs)
 
 
 def sweep(lrs, seeds=(0, 1, 2), *, epochs: int | None = None, optimizer: str = "sgd", schedule=None,
           data="digits", batch_size: int | None = None, clip_norm=None, progress: bool = False,
           channels=None, threads: int | None = 1, batched: bool | None = None, carry_over: bool = False,
-          **optimizer_kwargs) -> engine.Sweep:
+          device="cpu", **optimizer_kwargs) -> engine.Sweep:
     """:func:`train` for every α in ``lrs`` and every seed in ``seeds``.
 
     ``batched``: run all α at once (the default for digits) or one by one (the
@@ -219,13 +223,13 @@ def sweep(lrs, seeds=(0, 1, 2), *, epochs: int | None = None, optimizer: str = "
         batched = _preset(settings.data)["batched"]
     return engine.sweep(lambda seed: problem(seed, settings), lrs, seeds,
                         optimizer=optimizer, schedule=schedule, clip_norm=clip_norm, progress=progress,
-                        desc="cnn sweep", threads=threads, batched=batched, **optimizer_kwargs)
+                        desc="cnn sweep", threads=threads, batched=batched, device=device, **optimizer_kwargs)
 
 
 def lr_range_test(seed: int = 0, *, start_lr: float = 1e-2, end_lr: float = 10.0, steps: int = 100,
                   rule: str = "valley", optimizer: str = "sgd", data="digits", batch_size: int | None = None,
                   channels=None, clip_norm=None, progress: bool = False, threads: int | None = 1,
-                  **optimizer_kwargs) -> engine.RangeTest:
+                  device="cpu", **optimizer_kwargs) -> engine.RangeTest:
     """The LR range test (:mod:`lrcourse.engine.lr_range`) on a fresh :class:`SmallCNN`:
     ``steps`` mini-batches while α grows from ``start_lr`` to ``end_lr``.
 
@@ -241,7 +245,7 @@ def lr_range_test(seed: int = 0, *, start_lr: float = 1e-2, end_lr: float = 10.0
     return engine.lr_range_test(lambda seed: problem(seed, settings), seed=seed,
                                 threads=threads, start_lr=start_lr, end_lr=end_lr, steps=steps, rule=rule,
                                 optimizer=optimizer, clip_norm=clip_norm, progress=progress,
-                                desc="cnn range test", **optimizer_kwargs)
+                                desc="cnn range test", device=device, **optimizer_kwargs)
 
 
 # --------------------------------------------------------------------------- command line
@@ -264,7 +268,7 @@ def main(argv=None, prog: str = "python -m lrcourse.cases cnn") -> int:
     try:
         result = sweep(args.lrs, seeds=args.seeds, epochs=args.epochs, optimizer=args.optimizer, data=args.data,
                        batch_size=args.batch_size, progress=True, batched=args.batched,
-                       threads=args.threads, **cli.optimizer_kwargs(args))
+                       threads=args.threads, device=args.device, **cli.optimizer_kwargs(args))
     except cli.ERRORS as err:
         return cli.fail(err)
     some = next(iter(result))

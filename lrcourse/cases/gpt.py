@@ -312,7 +312,7 @@ def train(lr=None, seed: int = 0, *, norm: str = "pre", warmup_steps: int = 0, s
           optimizer: str = "adamw", weight_decay: float = 0.1, steps: int | None = None,
           batch_size: int | None = None, context: int | None = None, width: int | None = None,
           layers: int | None = None, heads: int | None = None, clip_norm=None, data="stdlib",
-          record: bool = False, progress: bool = False, threads: int | None = 1,
+          record: bool = False, progress: bool = False, threads: int | None = 1, device="cpu",
           **optimizer_kwargs) -> engine.History:
     """Train a :class:`GPT` at peak learning rate ``lr``; return its :class:`~lrcourse.engine.History`.
 
@@ -324,7 +324,9 @@ def train(lr=None, seed: int = 0, *, norm: str = "pre", warmup_steps: int = 0, s
     α_k = lr·(k+1)/(W+1), then holds ``lr``; ``schedule(k)`` replaces both.
     ``weight_decay`` is torch's λ (AdamW decays every weight by α_k·λ per step; for
     ``optimizer="adam"`` it is an L2 term in the gradient). ``record=True`` logs ‖g‖
-    and ‖Δθ‖ of every step in ``h.logs``.
+    and ‖Δθ‖ of every step in ``h.logs``. ``device``: ``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"``;
+    the engine's other options (``on_eval``, ``checkpoint``, …) pass through to
+    :func:`lrcourse.engine.train`.
     """
     _checks.lr_or_schedule(lr, schedule)
     settings = config(data, steps, batch_size, context, width, layers, heads, norm, record)
@@ -332,14 +334,14 @@ def train(lr=None, seed: int = 0, *, norm: str = "pre", warmup_steps: int = 0, s
     desc = "gpt" if lr is None else f"gpt α={lr:g} seed {seed}"
     return engine.train(lambda seed: problem(seed, settings), lr, seed=seed, optimizer=optimizer,
                         schedule=schedule, clip_norm=clip_norm, progress=progress, desc=desc, threads=threads,
-                        **_weight_decay(optimizer, weight_decay), **optimizer_kwargs)
+                        device=device, **_weight_decay(optimizer, weight_decay), **optimizer_kwargs)
 
 
 def sweep(lrs, seeds=(0, 1), *, norm: str = "pre", warmup_steps: int = 0, schedule=None,
           optimizer: str = "adamw", weight_decay: float = 0.1, steps: int | None = None,
           batch_size: int | None = None, context: int | None = None, width: int | None = None,
           layers: int | None = None, heads: int | None = None, clip_norm=None, data="stdlib",
-          progress: bool = False, threads: int | None = 1, batched: bool = True,
+          progress: bool = False, threads: int | None = 1, batched: bool = True, device="cpu",
           **optimizer_kwargs) -> engine.Sweep:
     """:func:`train` for every α in ``lrs`` and seed in ``seeds``, batched across α with
     ``torch.func.vmap`` (the model is pure and every seed reads its own seeded windows).
@@ -354,14 +356,15 @@ def sweep(lrs, seeds=(0, 1), *, norm: str = "pre", warmup_steps: int = 0, schedu
         schedule = schedules.warmup_constant(int(warmup_steps), settings.steps)
     return engine.sweep(lambda seed: problem(seed, settings), lrs, seeds, optimizer=optimizer, schedule=schedule,
                         clip_norm=clip_norm, progress=progress, desc="gpt sweep", threads=threads,
-                        batched=batched, **_weight_decay(optimizer, weight_decay), **optimizer_kwargs)
+                        batched=batched, device=device, **_weight_decay(optimizer, weight_decay), **optimizer_kwargs)
 
 
 def lr_range_test(seed: int = 0, *, start_lr: float = 1e-5, end_lr: float = 1.0, steps: int = 100,
                   rule: str = "valley", norm: str = "pre", optimizer: str = "adamw", weight_decay: float = 0.1,
                   batch_size: int | None = None, context: int | None = None, width: int | None = None,
                   layers: int | None = None, heads: int | None = None, clip_norm=None, data="stdlib",
-                  progress: bool = False, threads: int | None = 1, **optimizer_kwargs) -> engine.RangeTest:
+                  progress: bool = False, threads: int | None = 1, device="cpu",
+                  **optimizer_kwargs) -> engine.RangeTest:
     """The LR range test (:mod:`lrcourse.engine.lr_range`) on a fresh :class:`GPT`: ``steps``
     batches while α grows from ``start_lr`` to ``end_lr``.
 
@@ -371,7 +374,7 @@ def lr_range_test(seed: int = 0, *, start_lr: float = 1e-5, end_lr: float = 1.0,
     settings = config(data, 1, batch_size, context, width, layers, heads, norm)
     return engine.lr_range_test(lambda seed: problem(seed, settings), seed=seed, threads=threads,
                                 start_lr=start_lr, end_lr=end_lr, steps=steps, rule=rule, optimizer=optimizer,
-                                clip_norm=clip_norm, progress=progress, desc="gpt range test",
+                                clip_norm=clip_norm, progress=progress, desc="gpt range test", device=device,
                                 **_weight_decay(optimizer, weight_decay), **optimizer_kwargs)
 
 
@@ -507,7 +510,8 @@ def main(argv=None, prog: str = "python -m lrcourse.cases gpt") -> int:
         result = cli.one_by_one(train, args.lrs, args.seeds, metric_name="validation bits per character",
                                 maximize=False, norm=args.norm, warmup_steps=args.warmup_steps, steps=args.steps,
                                 layers=args.layers, width=args.width, weight_decay=args.weight_decay,
-                                optimizer=args.optimizer, threads=args.threads, **cli.optimizer_kwargs(args))
+                                optimizer=args.optimizer, threads=args.threads, device=args.device,
+                                **cli.optimizer_kwargs(args))
     except cli.ERRORS as err:
         return cli.fail(err)
     some = next(iter(result)).config

@@ -169,20 +169,23 @@ def problem(seed: int, config: Config) -> engine.Problem:
 
     Called inside :func:`lrcourse.engine.repeatable`, so the initial weights come
     from the seeded global generator; every seed reads the same text in the same
-    order. Not ``batchable``: the loss carries the LSTM state from step to step.
+    order. Not ``batchable``: the loss carries the LSTM state from step to step, and a
+    checkpoint saves it with the position in the text (``state``/``load_state``).
     """
     corpus, steps, batch_size, bptt, embedding_dim, hidden_size, num_layers, eval_every = config
     model = LanguageModel(corpus.vocab_size, embedding_dim, hidden_size, num_layers)
     text = streams(corpus.train, batch_size)             # (batch_size, n)
     windows_per_epoch = (text.shape[1] - 1) // bptt
-    carried = {"state": None}
+    carried = {"state": None, "windows": 0}              # LSTM state, windows read so far
 
     def batches():
         while True:
-            carried["state"] = None                      # each epoch starts from the zero state
-            for i in range(windows_per_epoch):
-                start = i * bptt
-                yield text[:, start:start + bptt], text[:, start + 1:start + bptt + 1]
+            i = carried["windows"] % windows_per_epoch
+            if i == 0:
+                carried["state"] = None                  # each epoch starts from the zero state
+            carried["windows"] += 1
+            start = i * bptt
+            yield text[:, start:start + bptt], text[:, start + 1:start + bptt + 1]
 
     def loss(forward, batch):
         inputs, targets = batch
@@ -195,7 +198,7 @@ def problem(seed: int, config: Config) -> engine.Problem:
         evaluate=lambda forward: perplexity(forward, corpus.valid),
         eval_every=eval_every, steps_per_epoch=windows_per_epoch,
         loss_floor=math.log(corpus.vocab_size), metric_name="validation perplexity", maximize=False,
-        batchable=False,
+        batchable=False, state=lambda: dict(carried), load_state=carried.update,
         config={"case": "lstm", "data": corpus.name, "level": corpus.level, "batch_size": batch_size,
                 "bptt": bptt, "embedding_dim": embedding_dim, "hidden_size": hidden_size,
                 "num_layers": num_layers, "corpus": corpus},
@@ -214,7 +217,7 @@ def _inf_if_exploded(h: engine.History) -> engine.History:
 def train(lr=None, seed: int = 0, *, steps: int | None = None, epochs: int | None = None, optimizer: str = "sgd",
           schedule=None, clip_norm=None, data="stdlib", level: str | None = None, batch_size: int | None = None,
           bptt: int | None = None, embedding_dim: int | None = None, hidden_size: int | None = None,
-          num_layers: int | None = None, progress: bool = False, threads: int | None = 1,
+          num_layers: int | None = None, progress: bool = False, threads: int | None = 1, device="cpu",
           **optimizer_kwargs) -> engine.History:
     """Train a :class:`LanguageModel` on ``data`` at learning rate ``lr``; return its :class:`~lrcourse.engine.History`.
 
@@ -227,13 +230,15 @@ def train(lr=None, seed: int = 0, *, steps: int | None = None, epochs: int | Non
     streams × 32 characters, embedding 32, one LSTM layer of 64; for words
     (``data="ptb"``): 13 epochs of 20 × 35 words, embedding 200, two layers of 200.
     ``clip_norm`` clips the gradient's global norm; ``optimizer`` is a torch.optim
-    name and ``optimizer_kwargs`` its arguments; ``schedule(k)`` replaces ``lr``.
+    name and ``optimizer_kwargs`` its arguments; ``schedule(k)`` replaces ``lr``. ``device``:
+    ``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"``; the engine's other options (``on_eval``,
+    ``checkpoint``, …) pass through to :func:`lrcourse.engine.train`.
     """
     _checks.lr_or_schedule(lr, schedule)
     settings = config(data, level, steps, epochs, batch_size, bptt, embedding_dim, hidden_size, num_layers)
     h = engine.train(lambda seed: problem(seed, settings), lr, seed=seed, optimizer=optimizer, schedule=schedule, clip_norm=clip_norm,
                      progress=progress, desc="lstm" if lr is None else f"lstm α={lr:g} seed {seed}",
-                     threads=threads, **optimizer_kwargs)
+                     threads=threads, device=device, **optimizer_kwargs)
     return _inf_if_exploded(h)
 
 
@@ -241,7 +246,7 @@ def sweep(lrs, seeds=(0, 1, 2), *, steps: int | None = None, epochs: int | None 
           schedule=None, clip_norm=None, data="stdlib", level: str | None = None, batch_size: int | None = None,
           bptt: int | None = None, embedding_dim: int | None = None, hidden_size: int | None = None,
           num_layers: int | None = None, progress: bool = False, threads: int | None = 1, workers: int = 1,
-          **optimizer_kwargs) -> engine.Sweep:
+          device="cpu", **optimizer_kwargs) -> engine.Sweep:
     """:func:`train` for every α in ``lrs`` and every seed in ``seeds``, one run after another
     (``workers`` at a time in separate processes: ``workers=2`` on two cores halves the time,
     with the same results).
@@ -257,7 +262,7 @@ def sweep(lrs, seeds=(0, 1, 2), *, steps: int | None = None, epochs: int | None 
     settings = config(data, level, steps, epochs, batch_size, bptt, embedding_dim, hidden_size, num_layers)
     s = engine.sweep(lambda seed: problem(seed, settings), lrs, seeds, optimizer=optimizer, schedule=schedule, clip_norm=clip_norm,
                      progress=progress, desc="lstm sweep", threads=threads, batched=False, workers=workers,
-                     **optimizer_kwargs)
+                     device=device, **optimizer_kwargs)
     return dataclasses.replace(s, histories={key: _inf_if_exploded(h) for key, h in s.histories.items()})
 
 
@@ -266,7 +271,7 @@ def lr_range_test(seed: int = 0, *, start_lr: float = 0.1, end_lr: float = 1000.
                   level: str | None = None, batch_size: int | None = None, bptt: int | None = None,
                   embedding_dim: int | None = None, hidden_size: int | None = None,
                   num_layers: int | None = None, progress: bool = False, threads: int | None = 1,
-                  **optimizer_kwargs) -> engine.RangeTest:
+                  device="cpu", **optimizer_kwargs) -> engine.RangeTest:
     """The LR range test (:mod:`lrcourse.engine.lr_range`) on a fresh :class:`LanguageModel`:
     ``steps`` windows of text while α grows from ``start_lr`` to ``end_lr``.
 
@@ -280,7 +285,7 @@ def lr_range_test(seed: int = 0, *, start_lr: float = 0.1, end_lr: float = 1000.
     settings = config(data, level, 1, None, batch_size, bptt, embedding_dim, hidden_size, num_layers)
     return engine.lr_range_test(lambda seed: problem(seed, settings), seed=seed, threads=threads, start_lr=start_lr, end_lr=end_lr,
                                 steps=steps, rule=rule, optimizer=optimizer, clip_norm=clip_norm,
-                                progress=progress, desc="lstm range test", **optimizer_kwargs)
+                                progress=progress, desc="lstm range test", device=device, **optimizer_kwargs)
 
 
 # --------------------------------------------------------------------------- what a trained model knows
@@ -515,7 +520,7 @@ def main(argv=None, prog: str = "python -m lrcourse.cases lstm") -> int:
                                 clip_norm=args.clip_norm, data=args.data, level=args.level,
                                 batch_size=args.batch_size, bptt=args.bptt, embedding_dim=args.embedding_dim,
                                 hidden_size=args.hidden_size, num_layers=args.layers, threads=args.threads,
-                                **cli.optimizer_kwargs(args))
+                                device=args.device, **cli.optimizer_kwargs(args))
     except cli.ERRORS as err:
         return cli.fail(err)
     some = next(iter(result))

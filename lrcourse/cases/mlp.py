@@ -306,7 +306,7 @@ def train(lr, seed: int = 0, *, steps: int | None = None, n_train: int | None = 
           sharpness_every: int | None = None, loss: str | None = None, data="digits", progress: bool = False,
           threads: int | None = 1, parametrization: str = "sp", base_width: int | None = None,
           optimizer: str = "sgd", batch_size: int | None = None, norm: bool = False, sharpness: bool = True,
-          **optimizer_kwargs) -> engine.History:
+          device="cpu", **optimizer_kwargs) -> engine.History:
     """Gradient descent at constant learning rate ``lr`` (full batch unless ``batch_size``); the
     sharpness is tracked (unless ``sharpness=False``).
 
@@ -315,20 +315,22 @@ def train(lr, seed: int = 0, *, steps: int | None = None, n_train: int | None = 
     ``h.metric`` the test accuracy every 100 steps, ``h.diverged`` / ``h.diverged_at``.
     ``parametrization="mup"`` with ``base_width``: μP (see the module docstring), for
     ``optimizer`` ``"sgd"``, ``"adam"`` or ``"adamw"``; ``optimizer_kwargs`` go to torch.optim.
+    ``device``: ``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"`` (see :func:`lrcourse.engine.train`).
     """
     _checks.learning_rate(lr)
     settings = config(n_train, hidden, steps, sharpness_every, loss, data, parametrization=parametrization,
                       base_width=base_width, batch_size=batch_size, norm=norm, sharpness=sharpness)
     _check_optimizer(optimizer, settings.parametrization)
     return engine.train(lambda seed: problem(seed, settings, optimizer.lower()), lr, seed=seed, progress=progress,
-                        desc=f"mlp α={lr:g}", threads=threads, optimizer=optimizer, **optimizer_kwargs)
+                        desc=f"mlp α={lr:g}", threads=threads, optimizer=optimizer, device=device,
+                        **optimizer_kwargs)
 
 
 def sweep(lrs, seeds=(0,), *, steps: int | None = None, n_train: int | None = None, hidden: int | None = None,
           sharpness_every: int | None = None, loss: str | None = None, data="digits", progress: bool = False,
           threads: int | None = 1, workers: int = 1, parametrization: str = "sp", base_width: int | None = None,
           optimizer: str = "sgd", batch_size: int | None = None, norm: bool = False, sharpness: bool = True,
-          **optimizer_kwargs) -> engine.Sweep:
+          device="cpu", **optimizer_kwargs) -> engine.Sweep:
     """:func:`train` for every α in ``lrs`` and seed in ``seeds``, one run after another
     (``workers=2``: two at a time, in forked processes; the results are the same)."""
     _checks.learning_rates(lrs)
@@ -337,7 +339,7 @@ def sweep(lrs, seeds=(0,), *, steps: int | None = None, n_train: int | None = No
     _check_optimizer(optimizer, settings.parametrization)
     return engine.sweep(lambda seed: problem(seed, settings, optimizer.lower()), lrs, seeds, progress=progress,
                         desc="mlp sweep", threads=threads, batched=False, workers=workers, optimizer=optimizer,
-                        **optimizer_kwargs)
+                        device=device, **optimizer_kwargs)
 
 
 def width_sweep(lrs, widths, seeds=(0,), **kwargs) -> dict:
@@ -365,7 +367,8 @@ def main(argv=None, prog: str = "python -m lrcourse.cases mlp") -> int:
     args = parser.parse_args(argv)
     try:
         result = sweep(args.lrs, seeds=args.seeds, steps=args.steps, n_train=args.n_train, hidden=args.hidden,
-                       sharpness_every=args.sharpness_every, loss=args.loss, progress=True, threads=args.threads)
+                       sharpness_every=args.sharpness_every, loss=args.loss, progress=True, threads=args.threads,
+                       device=args.device)
     except cli.ERRORS as err:
         return cli.fail(err)
     print(f"\n{'α':>8} {'seed':>5} {'2/α':>8} {'first λ_max':>12} {'plateau':>8} {'final loss':>11}  outcome")
