@@ -107,3 +107,11 @@ def test_heatmaps_outline_the_lowest_cell_for_a_loss():
                            lower_is_better=True)
     assert (high.layout.shapes[0].x0, high.layout.shapes[0].y0) == (-0.5, 0.5)      # 3.0 at row 1, column 0
     assert (low.layout.shapes[0].x0, low.layout.shapes[0].y0) == (0.5, 0.5)         # 0.5 at row 1, column 1
+
+
+def test_recipes_table_cites_each_source_and_fits_a_phone():
+    text = tables.recipes_table()
+    lines = text.splitlines()
+    assert len(lines) == len(tables.PUBLISHED_RECIPES) + 1 and max(map(len, lines)) <= 72
+    assert "BERT fine-tuning (Devlin 2019)" in text and "2e-5" in text and "cosine to 10 %" in text
+    assert tables.recipes_table([("a", "b")]).splitlines()[1].split() == ["a", "b"]
