@@ -38,10 +38,12 @@ class Recorder:
                                    for k in settings if theirs[k] != settings[k])
                 raise ValueError(f"Invalid out value: {str(self.path)!r} holds another sweep ({differ}); "
                                  "choose another --out, or delete the file to start again")
-            document["provenance"].setdefault("sessions", []).append(
-                {"started": provenance.now(), "command": command, "git": provenance.git_state(),
-                 "backend": backend, "device": device})
-            document["provenance"]["finished"] = None
+            self.document = document
+            if self.todo:                               # a stopped sweep resumed: say when, with what
+                document["provenance"].setdefault("sessions", []).append(
+                    {"started": provenance.now(), "command": command, "git": provenance.git_state(),
+                     "backend": backend, "device": device})
+                document["provenance"]["finished"] = None
         else:
             document = {"format": files.FORMAT, "command": command, "argv": list(argv),
                         "sweep": {**settings, "backend": backend, "device": spec.device,
@@ -74,7 +76,7 @@ class Recorder:
             checkpoint.unlink()
 
     def finish(self) -> None:
-        if not self.todo:
+        if not self.todo and self.document["provenance"]["finished"] is None:
             self.document["provenance"]["finished"] = provenance.now()
             files.write(self.path, self.document)
             folder = self.spec.checkpoint_path(0.0, 0)
@@ -167,6 +169,8 @@ def run_ray(spec: Spec, recorder: Recorder, workers: int = 1, *, address: str | 
     if not todo:
         return
     started = not ray.is_initialized()
+    # on a busy machine the raylet can take longer than Ray's default to register
+    os.environ.setdefault("RAY_raylet_start_wait_time_s", "180")
     if started:
         if address:
             ray.init(address=address)
