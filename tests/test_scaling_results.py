@@ -113,7 +113,7 @@ def test_basin_index_and_noisy_ends():
     assert (label, lr, b, in_flat, in_sharp) == ("GD", 0.02, 0, 0.0, 1.0) and curv == pytest.approx(25, rel=0.01)
     assert rows[1][0] == "SGD" and rows[1][3] > 0.3                 # strong noise: many reach the flat one
     text = tables.escape_table(rows).splitlines()
-    assert text[1].split() == ["GD", "0.02", "0", "0%", "100%", "25.0"]
+    assert text[1].split() == ["GD", "0.02", "–", "0%", "100%", "25.0"]
     with pytest.raises(ValueError, match="batch size"):
         analysis.noisy_ends(wells, [1.0], [(0.1, -2)], sigma=1.0, horizon=1.0)
 

@@ -1554,8 +1554,9 @@ def rule_table(sweeps: Mapping[int, object], *, base: int, base_lr: float) -> st
 
 def escape_table(rows) -> str:
     """Where noisy runs ended on two wells: one row per (label, α, B, shares, curvature) with the
-    share of runs in the flat and in the sharp minimum and the median curvature f'' at the end."""
-    body = [[label, f"{lr:g}", str(b), f"{flat:.0%}", f"{sharp:.0%}", f"{curv:.1f}"]
+    share of runs in the flat and in the sharp minimum and the median curvature f'' at the end
+    (B = 0, shown as –: no noise, gradient descent)."""
+    body = [[label, f"{lr:g}", str(b) if b else "–", f"{flat:.0%}", f"{sharp:.0%}", f"{curv:.1f}"]
             for label, lr, b, flat, sharp, curv in rows]
     if not body:
         raise ValueError("Invalid rows: expected at least one run")
