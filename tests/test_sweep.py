@@ -161,10 +161,15 @@ def local_ray():
 
 
 def test_the_ray_sweep_gives_the_local_sweeps_runs(local_ray, tmp_path):
-    spec = Spec("cnn", (0.05, 0.5), (0,), {"epochs": 1}, device="auto", checkpoint_dir=str(tmp_path / "ckpt"))
+    """Also when one of its trials starts from the checkpoint of a run stopped mid-way."""
+    spec = Spec("cnn", (0.05, 0.5), (0,), {"epochs": 1}, device="auto", checkpoint_dir=str(tmp_path / "ckpt"),
+                checkpoint_every=10)
+    run_trial(spec, 0.5, 0, until=25)                            # stopped after 25 of 42 steps
+    assert torch.load(spec.checkpoint_path(0.5, 0), weights_only=False)["steps_taken"] == 20
     on_ray = runner.Recorder(tmp_path / "ray.json", spec, ["--backend", "ray"], "ray", "cpu")
     runner.run_ray(spec, on_ray, workers=2, storage=str(tmp_path / "ray"), verbose=0)
     on_ray.finish()
+    assert not spec.checkpoint_path(0.5, 0).exists()             # resumed, recorded, dropped
     here = runner.Recorder(tmp_path / "local.json", spec, ["--backend", "local"], "local", "cpu")
     runner.run_local(spec, here, workers=1, progress=False)
     assert curves(tmp_path / "ray.json") == curves(tmp_path / "local.json")

@@ -231,7 +231,7 @@ def _sweep_batched(problems: dict, members, schedules, update, hp, clip_norm, pr
                     continue
                 index = on_device(here)
                 values = evaluators[s]({n: p.detach()[index] for n, p in params.items()})
-                for run, value in zip(active[here], np.atleast_1d(values.double().cpu().numpy())):
+                for run, value in zip(active[here], np.atleast_1d(values.cpu().double().numpy())):
                     if not metric_steps[run] or metric_steps[run][-1] != steps_taken:
                         metric[run].append(float(value))
                         metric_steps[run].append(steps_taken)
@@ -247,14 +247,14 @@ def _sweep_batched(problems: dict, members, schedules, update, hp, clip_norm, pr
                 losses = loss_shared_batch(params, batches[0])
             else:
                 losses = loss_own_batch(params, _stack_for_runs(batches, on_device(run_seed[active])))
-            values = losses.detach().double().cpu().numpy()
+            values = losses.detach().cpu().double().numpy()
             loss_table[active, k] = values
             if k == 0:
                 thresholds = np.array([divergence_threshold(v, base.loss_floor) for v in values])
             grads = torch.autograd.grad(losses.sum(), [params[n] for n in names])
             norms = torch.linalg.vector_norm(
                 torch.stack([torch.linalg.vector_norm(g.flatten(1), dim=1) for g in grads]), dim=0)
-            bad = ~np.isfinite(values) | (values > thresholds[active]) | ~np.isfinite(norms.double().cpu().numpy())
+            bad = ~np.isfinite(values) | (values > thresholds[active]) | ~np.isfinite(norms.cpu().double().numpy())
             if bad.any():
                 stopped = np.flatnonzero(bad)
                 evaluate(stopped, k)
