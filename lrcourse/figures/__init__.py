@@ -68,10 +68,11 @@ from lrcourse.figures.sweeps import (
     heatmaps,
     log_curves_figure,
     peak_figure,
+    seed_band_figure,
     sensitivity_figure,
     sweep_explorer,
     tradeoff_figure,
     width_figure,
 )
 
-__all__ = ['Explorer', 'BOOK_LAYOUT', 'CURVE_COLORS', 'DIVERGED_MARKER_COLOR', 'LEGEND_BOTTOM_RIGHT', 'LEGEND_TOP_LEFT', 'LEGEND_TOP_RIGHT', 'LOG_TICKS', 'LONG_PALETTE', 'PATH_COLOR', 'REFERENCE_COLOR', 'SURFACE_COLOR', 'StaticFigure', 'log_axis', 'show', 'styled', 'LANDING_COLORS', 'PATH_COLORS', 'ROLE_COLORS', 'WELL_DASHES', 'basin_map', 'eigen_explorer', 'noise_floor_explorer', 'paths_explorer', 'rate_curve', 'selection_figure', 'stability_map', 'trajectory_explorer', 'batch_size_explorer', 'final_metric_figure', 'heatmaps', 'log_curves_figure', 'peak_figure', 'sensitivity_figure', 'sweep_explorer', 'width_figure', 'tradeoff_figure', 'RULE_STYLES', 'layer_figure', 'lines_figure', 'loss_curves', 'loss_panels', 'range_test_figure', 'range_tests_figure', 'schedule_explorer', 'curves_explorer', 'schedules_figure', 'sharpness_figure', 'step_ratio_figure', 'validation_figure', 'update_source', 'digit_mosaic']
+__all__ = ['Explorer', 'BOOK_LAYOUT', 'CURVE_COLORS', 'DIVERGED_MARKER_COLOR', 'LEGEND_BOTTOM_RIGHT', 'LEGEND_TOP_LEFT', 'LEGEND_TOP_RIGHT', 'LOG_TICKS', 'LONG_PALETTE', 'PATH_COLOR', 'REFERENCE_COLOR', 'SURFACE_COLOR', 'StaticFigure', 'log_axis', 'show', 'styled', 'LANDING_COLORS', 'PATH_COLORS', 'ROLE_COLORS', 'WELL_DASHES', 'basin_map', 'eigen_explorer', 'noise_floor_explorer', 'paths_explorer', 'rate_curve', 'selection_figure', 'stability_map', 'trajectory_explorer', 'batch_size_explorer', 'final_metric_figure', 'heatmaps', 'log_curves_figure', 'peak_figure', 'seed_band_figure', 'sensitivity_figure', 'sweep_explorer', 'width_figure', 'tradeoff_figure', 'RULE_STYLES', 'layer_figure', 'lines_figure', 'loss_curves', 'loss_panels', 'range_test_figure', 'range_tests_figure', 'schedule_explorer', 'curves_explorer', 'schedules_figure', 'sharpness_figure', 'step_ratio_figure', 'validation_figure', 'update_source', 'digit_mosaic']

@@ -382,3 +382,34 @@ def width_figure(panels: Mapping[str, Mapping[int, object]], *, title: str, last
     fig.update_yaxes(type="log", exponentformat="power", title_text=f"training loss (last {last} steps)",
                      row=1, col=1)
     return styled(fig, title_text=title, height=460, legend=dict(orientation="h", y=-0.25))
+
+
+def seed_band_figure(sweep, *, title: str, x_title: str, x_per_step: float = 1.0, baseline: float | None = None,
+                     baseline_label: str = "random play", lrs=None) -> go.Figure:
+    """The metric against training time, one line per α (the mean over seeds) in a band from the
+    worst seed to the best; ``x_per_step`` converts steps to the x axis (e.g. frames per update),
+    ``baseline`` draws a dashed reference line. ``lrs``: the α to draw (default: all)."""
+    lrs = np.asarray(sweep.lrs if lrs is None else lrs, dtype=float)
+    if x_per_step <= 0 or not math.isfinite(x_per_step):
+        raise ValueError(f"Invalid x_per_step value: {x_per_step!r} (expected a positive number)")
+    fig = go.Figure()
+    for i, lr in enumerate(np.sort(lrs)):
+        runs = [sweep[float(lr), seed] for seed in sweep.seeds]
+        n = min(len(h.metric) for h in runs)
+        x = np.asarray(runs[0].metric_steps[:n], dtype=float) * x_per_step
+        values = np.array([np.asarray(h.metric[:n], dtype=float) for h in runs])
+        color = LONG_PALETTE[i % len(LONG_PALETTE)]
+        name = f"α = {lr:g}"
+        with np.errstate(all="ignore"):
+            low, high, mean = np.nanmin(values, 0), np.nanmax(values, 0), np.nanmean(values, 0)
+        fig.add_trace(go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[high, low[::-1]], fill="toself", opacity=0.2,
+                                 line=dict(width=0), fillcolor=color, legendgroup=name, showlegend=False,
+                                 hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=x, y=mean, mode="lines", name=name, legendgroup=name,
+                                 line=dict(color=color, width=2)))
+    if baseline is not None:
+        fig.add_hline(y=baseline, line=dict(color="gray", dash="dash", width=1.5),
+                      annotation_text=baseline_label, annotation_position="top left")
+    return styled(fig, title_text=title, xaxis=dict(title=x_title),
+                  yaxis=dict(title=f"{sweep.metric_name} (mean of {len(sweep.seeds)} seeds; band: worst to best)"),
+                  height=440, legend=dict(orientation="h", y=-0.2))

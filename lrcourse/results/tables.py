@@ -1603,3 +1603,32 @@ def equilibrium_table(runs: Mapping[str, object], *, last: int) -> str:
         rows.append([label, f"{lr * wd:.3g}", f"{float(equilibrium_angle(lr, wd)):.3f}",
                      f"{mean_angle(h, last):.3f}"])
     return format_table(["run", "αλ", "√(2αλ)", f"angle/step, last {last}"], rows)
+
+
+def provenance_table(results, *, width: int = 72) -> str:
+    """Where and how a results file (:func:`lrcourse.results.files.load_results`) was made: the
+    command (wrapped to ``width``), the code (version, commit), the libraries, the device and
+    machine, the dates, and the runs' total time."""
+    p = results.provenance
+    git = p.get("git") or {}
+    commit = (git.get("commit") or "unknown")[:12] + (" (with uncommitted changes)" if git.get("dirty") else "")
+    versions = p.get("versions") or {}
+    machine = p.get("machine") or {}
+    rows = [["code", f"lrcourse {p.get('lrcourse', '?')}, commit {commit}"],
+            ["libraries", ", ".join(f"{name} {v}" for name, v in versions.items() if v)],
+            ["device", f"{p.get('device', '?')}, {machine.get('cpu_count', '?')} CPU cores, "
+                       f"{machine.get('machine', '?')}"],
+            ["started", str(p.get("started"))], ["finished", str(p.get("finished") or "not yet")],
+            ["runs", f"{len(results.histories)} of {len(results.lrs) * len(results.seeds)} done, "
+                     f"{sum(h.seconds for h in results.histories.values()) / 3600:.1f} hours of training"]]
+    label = max(len(r[0]) for r in rows)
+    head, *options = results.command.split(" --")
+    lines = [head]
+    for option in ("--" + o for o in options):         # an option stays on one line with its value
+        if len(lines[-1]) + 1 + len(option) > width - 2:
+            lines.append("   ")
+        lines[-1] += " " + option
+    command = " \\\n".join(lines)
+    body = "\n".join(textwrap.fill(value, width, initial_indent=f"{name:<{label}}  ",
+                                   subsequent_indent=" " * (label + 2)) for name, value in rows)
+    return f"{command}\n{body}"
