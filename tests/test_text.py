@@ -66,7 +66,9 @@ def test_take_and_repr():
     small = text.stdlib().take(1000, 100, 50)
     assert (len(small.train), len(small.valid), len(small.test)) == (1000, 100, 50)
     assert small.vocab == text.stdlib().vocab
-    assert "1,000 / 100 / 50 train / valid / test characters" in repr(small)
+    assert "1,000 / 100 / 50 train / valid / test characters" in " ".join(repr(small).split())
+    full = repr(text.stdlib())                     # wrapped to fit a phone, every number kept
+    assert max(map(len, full.splitlines())) <= 72 and "vocabulary" in full.splitlines()[-1]
 
 
 @pytest.mark.parametrize("call, message", [

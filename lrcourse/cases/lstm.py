@@ -481,7 +481,7 @@ def recall_table(sweep: engine.Sweep, target: float = 0.95) -> str:
     target = _checks.in_range(target, "target", 0.0, 1.0)
     some = next(iter(sweep))
     seeds = "  ".join(f"seed {s:<3}" for s in sweep.seeds)
-    title = (f"delay {some.config['delay']}, {some.config['steps']} steps: the step at which the test accuracy "
+    title = (f"delay {some.config['delay']}, {some.config['steps']} steps: the step at which test accuracy "
              f"first reached {target:g}")
     rows = [title, f"{'α':>8}   {seeds}   final accuracy"]
     for lr, runs in zip(sweep.lrs, sweep.grid):

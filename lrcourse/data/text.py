@@ -29,6 +29,7 @@ import functools
 import math
 import os
 import re
+import textwrap
 from pathlib import Path
 from typing import NamedTuple
 
@@ -119,8 +120,9 @@ class Corpus(NamedTuple):
 
     def __repr__(self) -> str:
         unit = "characters" if self.level == "char" else "words"
-        return (f"Corpus({self.name!r}: {len(self.train):,} / {len(self.valid):,} / {len(self.test):,} "
-                f"train / valid / test {unit}, vocabulary {self.vocab_size})")
+        return textwrap.fill(f"Corpus({self.name!r}: {len(self.train):,} / {len(self.valid):,} / "
+                             f"{len(self.test):,} train / valid / test {unit}, vocabulary {self.vocab_size})",
+                             width=72, subsequent_indent=" " * 7, break_long_words=False, break_on_hyphens=False)
 
 
 def _check_level(level) -> str:
