@@ -222,3 +222,12 @@ def test_the_best_alpha_against_the_decade_below_the_lowest_point(agent):
     runs = _sweep([[_run([0, 0, 1]), _run([0, 0, 3])], [_run([0, 0, 5]), _run([0, 0, 7])]], [0.001, 0.003])
     row = tables.two_runs_table({"toy": (inside, runs, agent)}).splitlines()[1].split()
     assert row == ["toy", "0.001", "2", "0.003", "6", "0.01", "75"]
+
+
+def test_the_agent_budget_of_atari_scores_training_games():
+    from lrcourse.cases import rl
+    text = tables.agent_budget(rl.config(rl.ALE_BREAKOUT, frames=1_000_000), random_return=1.234).splitlines()
+    assert text[0] == "3,125 updates × 16 games × 5 steps"
+    assert "score: mean of the last 100 games, every 100 updates" in text
+    assert "random play: mean score 1.2" in text
+    assert text[-1] == "250,000 agent steps = 1,000,000 frames (an action lasts 4 frames)"

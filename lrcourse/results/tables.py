@@ -866,7 +866,9 @@ def agent_budget(config, *, random_return: float | None = None, digits: int = 1,
         environment steps per run = updates × games × steps per rollout
 
     then, when the configuration has them, the transitions per update and γ, λ, β; the evaluation;
-    the mean return of random play (``digits`` decimals); the frames (× ``frame_skip``)."""
+    the mean return of random play (``digits`` decimals); the frames (× ``frame_skip``, by default
+    the configuration's own). On Atari (``metric="training"``) the score is that of the last games
+    played in training, and random play is scored on whole games too."""
     def get(key):
         return config.get(key) if isinstance(config, Mapping) else getattr(config, key, None)
 
@@ -879,9 +881,16 @@ def agent_budget(config, *, random_return: float | None = None, digits: int = 1,
     if get("gamma") is not None:
         lines.append(f"{games * rollout} transitions per update; γ = {get('gamma')}, "
                      f"λ = {get('gae_lambda')}, β = {get('entropy_coef')}")
-    lines.append(f"evaluation: {episodes} episodes every {every:,} updates")
-    if random_return is not None:
-        lines.append(f"random play, same episodes: mean return {random_return:.{digits}f}")
+    if get("metric") == "training":        # Atari: the score of the games played in training
+        lines.append(f"score: mean of the last {episodes} games, every {every:,} updates")
+        if random_return is not None:
+            lines.append(f"random play: mean score {random_return:.{digits}f}")
+    else:
+        lines.append(f"evaluation: {episodes} episodes every {every:,} updates")
+        if random_return is not None:
+            lines.append(f"random play, same episodes: mean return {random_return:.{digits}f}")
+    if frame_skip is None and get("frame_skip") not in (None, 1):
+        frame_skip = get("frame_skip")
     if frame_skip is not None:
         frame_skip = _checks.positive_int(frame_skip, "frame_skip")
         lines.append(f"{env_steps:,} agent steps = {env_steps * frame_skip:,} frames "
