@@ -91,11 +91,14 @@ def figure_json(html):
 
 
 # The slowest files first, so that pytest-xdist's two workers finish together (the longest
-# jobs start first): the browser and JupyterLab tests, then the chapters. Within a file the
-# order is kept (a notebook's cells run in order in one kernel).
-SLOW_FIRST = ("tests/test_browser.py", "tests/test_accessibility.py", "tests/test_lab.py", "book/adaptive-methods.ipynb",
-              "book/case-rl.ipynb", "book/batch-size-and-sharpness.ipynb", "book/case-lstm.ipynb",
-              "book/finding-a-learning-rate.ipynb", "tests/test_book.py")
+# jobs start first): the browser and JupyterLab tests, then the chapters by make bench's run
+# times. The JupyterLab test, which needs no built book, is second: the other worker's first
+# file builds the book meanwhile instead of both waiting for it. Within a file the order is
+# kept (a notebook's cells run in order in one kernel).
+SLOW_FIRST = ("tests/test_browser.py", "tests/test_lab.py", "tests/test_accessibility.py",
+              "book/transformers.ipynb", "book/scaling-the-learning-rate.ipynb", "book/adaptive-methods.ipynb",
+              "book/batch-size-and-sharpness.ipynb", "book/finding-a-learning-rate.ipynb", "book/case-lstm.ipynb",
+              "book/case-rl.ipynb", "book/case-cnn.ipynb", "book/schedules.ipynb", "tests/test_book.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -1,5 +1,6 @@
 """The built book: every chapter present, explorers static, plotly.js served locally."""
 
+import json
 import re
 
 import yaml
@@ -59,45 +60,54 @@ def test_every_page_is_light_enough_for_a_phone(built_book):
 def test_every_internal_link_and_image_resolves(built_book):
     from bs4 import BeautifulSoup
 
-    ids = {}
+    parsed = {}
 
-    def anchors(path):
-        if path not in ids:
-            ids[path] = {tag["id"] for tag in BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
-                         .find_all(id=True)}
-        return ids[path]
+    def parse(path):
+        """(ids, references) of an HTML file, each file parsed once."""
+        if path not in parsed:
+            soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+            refs = [(a["href"], "link") for a in soup.find_all("a", href=True)]
+            refs += [(img["src"], "image") for img in soup.find_all("img", src=True)]
+            refs += [(s["src"], "script") for s in soup.find_all("script", src=True)]
+            refs += [(l["href"], "stylesheet") for l in soup.find_all("link", href=True)
+                     if "stylesheet" in l.get("rel", [])]
+            parsed[path] = ({tag["id"] for tag in soup.find_all(id=True)}, refs)
+        return parsed[path]
 
     checked = 0
     for page in _pages(built_book):
-        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
-        refs = [(a["href"], "link") for a in soup.find_all("a", href=True)]
-        refs += [(img["src"], "image") for img in soup.find_all("img", src=True)]
-        refs += [(s["src"], "script") for s in soup.find_all("script", src=True)]
-        refs += [(l["href"], "stylesheet") for l in soup.find_all("link", href=True) if "stylesheet" in l.get("rel", [])]
-        for ref, kind in refs:
+        for ref, kind in parse(page)[1]:
             if re.match(r"^[a-z]+:", ref) or ref.startswith("//"):
                 continue  # external (http, mailto, ...): not fetched by the static book
             target, _, fragment = ref.split("?")[0].partition("#")
             path = (page.parent / target).resolve() if target else page
             assert path.exists(), f"{page.relative_to(built_book)}: {kind} {ref} does not exist"
             if fragment and path.suffix == ".html":
-                assert fragment in anchors(path), f"{page.relative_to(built_book)}: {ref} has no #{fragment}"
+                assert fragment in parse(path)[0], f"{page.relative_to(built_book)}: {ref} has no #{fragment}"
             checked += 1
     assert checked > 50
 
 
 def test_every_figure_says_what_it_shows(built_book):
-    """Images need real alt text; plotly figures need a title (explorers: a title per slider step)."""
-    from bs4 import BeautifulSoup
+    """Images need real alt text; plotly figures need a title (the build writes each figure as a
+    JSON block that lrcourse-figures.js draws; a page may still hold a Plotly.newPlot call)."""
+    from bs4 import BeautifulSoup, SoupStrainer
 
+    titled = 0
     for page in _pages(built_book):
         html = page.read_text(encoding="utf-8")
-        for img in BeautifulSoup(html, "html.parser").find_all("img"):
+        for img in BeautifulSoup(html, "html.parser", parse_only=SoupStrainer("img")).find_all("img"):
             alt = img.get("alt", "").strip()
             assert alt and not re.search(r"\.(png|jpe?g|svg|gif)$", alt), \
                 f"{page.name}: image {img.get('src')} has no alt text (set it in the cell's metadata)"
         for layout in re.findall(r"Plotly\.newPlot\(\s*\"[^\"]+\",\s*\[.*?\],\s*(\{.*?\})\s*,\s*\{\"responsive\"", html, re.S):
             assert re.search(r'"title":\{[^}]*"text":"[^"]+', layout), f"{page.name}: a plotly figure has no title"
+            titled += 1
+        for block in re.findall(r'<script type="application/json" class="lrc-figure"[^>]*>(.*?)</script>', html, re.DOTALL):
+            title = json.loads(block.replace("<\\!--", "<!--"))["layout"].get("title", {})
+            assert (title.get("text") if isinstance(title, dict) else title), f"{page.name}: a plotly figure has no title"
+            titled += 1
+    assert titled >= 40
 
 
 def _notebooks():

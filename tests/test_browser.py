@@ -101,38 +101,48 @@ def test_every_page_loads_without_javascript_errors_within_its_budget(browser, s
             assert size <= CHAPTER_HTML, f"{path}: its HTML is {size / 1000:.0f} kB (budget 600 kB)"
 
 
-@pytest.mark.parametrize("width", [1200, 390])
-def test_dragging_every_static_slider_changes_the_figure(browser, site, built_book, width):
+def _drag_every_slider(page, path, width) -> tuple[int, list[str]]:
+    """Drag each static slider of the open page across its rail; (sliders dragged, problems)."""
+    dragged, problems, first = 0, [], True
+    for plot in page.query_selector_all(".js-plotly-plot"):
+        if not plot.query_selector(".slider-container"):
+            continue
+        plot.scroll_into_view_if_needed()
+        if first:  # kept for review, never committed (_build/ is ignored)
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            plot.screenshot(path=str(SCREENSHOTS / f"{path.replace('/', '_')[:-5]}-{width}px.png"))
+            first = False
+        before = plot.evaluate(DRAWN)
+        active_before = plot.evaluate(ACTIVE)
+        grip = plot.query_selector(".slider-grip-rect").bounding_box()
+        rail = plot.query_selector(".slider-rail-rect").bounding_box()
+        if rail["x"] + rail["width"] > width:
+            problems.append(f"{path}: the slider does not fit {width} px")
+        target = rail["x"] + (0.9 if grip["x"] < rail["x"] + rail["width"] / 2 else 0.1) * rail["width"]
+        page.mouse.move(grip["x"] + grip["width"] / 2, grip["y"] + grip["height"] / 2)
+        page.mouse.down()
+        page.mouse.move(target, grip["y"] + grip["height"] / 2, steps=8)
+        page.mouse.up()
+        page.wait_for_timeout(150)
+        if plot.evaluate(ACTIVE) == active_before:
+            problems.append(f"{path}: the slider did not move at {width} px")
+        elif plot.evaluate(DRAWN) == before:
+            problems.append(f"{path}: dragging the slider did not change the figure at {width} px")
+        dragged += 1
+    return dragged, problems
+
+
+def test_dragging_every_static_slider_changes_the_figure(browser, site, built_book):
     dragged = 0
     for path in _pages(built_book):
         if 'class="lrc-figure"' not in (built_book / path).read_text(encoding="utf-8"):
             continue
-        context, page, errors, _ = _open(browser, site, path, width)
-        first = True
-        for plot in page.query_selector_all(".js-plotly-plot"):
-            if not plot.query_selector(".slider-container"):
-                continue
-            plot.scroll_into_view_if_needed()
-            if first:  # kept for review, never committed (_build/ is ignored)
-                SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-                plot.screenshot(path=str(SCREENSHOTS / f"{path.replace('/', '_')[:-5]}-{width}px.png"))
-                first = False
-            before = plot.evaluate(DRAWN)
-            active_before = plot.evaluate(ACTIVE)
-            grip = plot.query_selector(".slider-grip-rect").bounding_box()
-            rail = plot.query_selector(".slider-rail-rect").bounding_box()
-            assert rail["x"] + rail["width"] <= width, f"{path}: the slider does not fit {width} px"
-            target = rail["x"] + (0.9 if grip["x"] < rail["x"] + rail["width"] / 2 else 0.1) * rail["width"]
-            page.mouse.move(grip["x"] + grip["width"] / 2, grip["y"] + grip["height"] / 2)
-            page.mouse.down()
-            page.mouse.move(target, grip["y"] + grip["height"] / 2, steps=8)
-            page.mouse.up()
-            page.wait_for_timeout(150)
-            assert plot.evaluate(ACTIVE) != active_before, f"{path}: the slider did not move"
-            assert plot.evaluate(DRAWN) != before, f"{path}: dragging the slider did not change the figure"
-            dragged += 1
+        context, page, errors, _ = _open(browser, site, path, 1200)
+        count, problems = _drag_every_slider(page, path, 1200)
         context.close()
+        assert not problems, problems
         assert not errors, f"{path}: JavaScript errors {errors}"
+        dragged += count
     assert dragged >= 2, "expected explorers in chapters 1 and 2"
 
 
@@ -141,21 +151,41 @@ def test_dragging_every_static_slider_changes_the_figure(browser, site, built_bo
 
 
 PHONE = 390
+WIDE = """() => Array.from(document.querySelectorAll('div.cell_output pre, div.output pre, #the-learning-path table'))
+            .filter(el => el.scrollWidth > el.clientWidth + 1).map(el => el.textContent.slice(0, 60))"""
 
 
-def test_nothing_is_cut_on_a_phone(browser, site, built_book):
+@pytest.fixture(scope="module")
+def on_a_phone(browser, site, built_book):
+    """{page: (what is cut, sliders dragged, drag problems, JavaScript errors)}, each page loaded
+    once at 390 px: first what is cut, then every static slider dragged."""
+    seen = {}
     for path in _pages(built_book):
         if not path.startswith("book/"):
             continue  # the root index.html only redirects
-        context, page, _, _ = _open(browser, site, path, width=PHONE)
+        context, page, errors, _ = _open(browser, site, path, width=PHONE)
+        cut = []
         for plot in page.query_selector_all(".js-plotly-plot"):
             box = plot.bounding_box()
             for line in plot.query_selector_all(".gtitle, .gtitle tspan"):
                 title = line.bounding_box()
-                assert title["x"] >= box["x"] - 1 and title["x"] + title["width"] <= box["x"] + box["width"] + 1, \
-                    f"{path}: a figure title is cut at {PHONE} px: {line.text_content()[:60]!r}"
-        wide = page.evaluate("""() => Array.from(document.querySelectorAll(
-                'div.cell_output pre, div.output pre, #the-learning-path table'))
-            .filter(el => el.scrollWidth > el.clientWidth + 1).map(el => el.textContent.slice(0, 60))""")
-        assert not wide, f"{path}: scrolls sideways at {PHONE} px: {wide[:3]}"
+                if title["x"] < box["x"] - 1 or title["x"] + title["width"] > box["x"] + box["width"] + 1:
+                    cut.append(f"a figure title: {line.text_content()[:60]!r}")
+        cut += [f"scrolls sideways: {text!r}" for text in page.evaluate(WIDE)]
+        dragged, problems = _drag_every_slider(page, path, PHONE)
         context.close()
+        seen[path] = (cut, dragged, problems, errors)
+    return seen
+
+
+def test_dragging_every_static_slider_changes_the_figure_on_a_phone(on_a_phone):
+    for path, (_, _, problems, errors) in on_a_phone.items():
+        assert not problems, problems
+        assert not errors, f"{path}: JavaScript errors at {PHONE} px {errors}"
+    assert sum(dragged for _, dragged, _, _ in on_a_phone.values()) >= 2, "expected explorers in chapters 1 and 2"
+
+
+def test_nothing_is_cut_on_a_phone(on_a_phone):
+    assert len(on_a_phone) >= 10
+    for path, (cut, _, _, _) in on_a_phone.items():
+        assert not cut, f"{path}: cut at {PHONE} px: {cut[:3]}"
