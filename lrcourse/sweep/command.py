@@ -91,7 +91,7 @@ def main(argv=None) -> int:
         else:
             runner.run_local(spec, recorder, args.workers, progress=not args.quiet)
         recorder.finish()
-    except cli.ERRORS as err:
+    except (*cli.ERRORS, RuntimeError) as err:          # RuntimeError: Ray did not start, or trials failed there
         return cli.fail(err)
     result = files.load_results(args.out)
     print(f"\n{result.spec['case']} {result.spec['options']}: {len(result)} runs on "

@@ -126,6 +126,18 @@ def run_local(spec: Spec, recorder: Recorder, workers: int = 1, progress: bool =
         bar.close()
 
 
+RAY_TIMEOUTS = {"RAY_raylet_start_wait_time_s": "120", "RAY_agent_register_timeout_ms": "120000",
+                "RAY_worker_register_timeout_seconds": "300"}
+"""Ray's start-up waits, raised: on a busy machine its agents and workers (which import torch)
+take longer to start than Ray's defaults allow, and the raylet then aborts."""
+
+
+def patient_ray() -> None:
+    """Raise :data:`RAY_TIMEOUTS` for the Ray this process starts (unless already set)."""
+    for name, value in RAY_TIMEOUTS.items():
+        os.environ.setdefault(name, value)
+
+
 class _Inbox:
     """A Ray actor that holds finished runs until the driver records them: the whole curve
     travels through it, not through Tune's reports (which Tune prints and logs)."""
@@ -169,13 +181,16 @@ def run_ray(spec: Spec, recorder: Recorder, workers: int = 1, *, address: str | 
     if not todo:
         return
     started = not ray.is_initialized()
-    # on a busy machine the raylet can take longer than Ray's default to register
-    os.environ.setdefault("RAY_raylet_start_wait_time_s", "180")
     if started:
-        if address:
-            ray.init(address=address)
-        else:
-            ray.init(num_cpus=workers, include_dashboard=False)
+        patient_ray()
+        try:
+            if address:
+                ray.init(address=address)
+            else:
+                ray.init(num_cpus=workers, include_dashboard=False)
+        except Exception as err:                  # Ray raises a bare Exception when its node does not start
+            raise RuntimeError(f"Ray did not start ({err}); on a busy machine its start-up can time out: "
+                               "retry, or use --backend local (the same runs; rerunning resumes)") from err
     try:
         if gpus_per_trial is None:
             wants_gpu = spec.device.startswith(("cuda", "mps")) or (
