@@ -99,3 +99,10 @@ def test_every_case_command_line_takes_a_device(case, capsys):
     module = importlib.import_module(f"lrcourse.cases.{case}")
     assert module.main(["--device", "tpu", "--lrs", "0.1"]) == 2
     assert "Invalid device value: 'tpu'" in capsys.readouterr().err
+
+
+def test_a_device_name_is_checked_without_the_device():
+    """A sweep's driver on a cluster may have no GPU while its workers do."""
+    assert devices.check("CUDA") == "cuda" and devices.check("cuda:1") == "cuda:1" and devices.check("auto") == "auto"
+    with pytest.raises(ValueError, match="Invalid device value: 'gpu'"):
+        devices.check("gpu")

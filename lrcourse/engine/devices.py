@@ -17,14 +17,27 @@ import torch
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
-def resolve(device="cpu") -> torch.device:
-    """The ``torch.device`` for ``device``; ``ValueError`` naming ``device`` if it is not one
-    of :data:`DEVICES` (``"cuda:N"`` too) or is not available here."""
+def check(device) -> str:
+    """``device`` as a name, checked to be one of :data:`DEVICES` (or ``"cuda:N"``), without
+    asking whether this machine has it (a sweep's driver may have no GPU, its workers do)."""
     if isinstance(device, torch.device):
         device = str(device)
     if not isinstance(device, str):
         raise ValueError(f"Invalid device value: {device!r} (expected one of {', '.join(DEVICES)})")
     name = device.strip().lower()
+    try:
+        parsed = torch.device(name) if name != "auto" else None
+    except RuntimeError:
+        parsed = False
+    if parsed is False or (parsed is not None and parsed.type not in DEVICES):
+        raise ValueError(f"Invalid device value: {device!r} (expected one of {', '.join(DEVICES)})")
+    return name
+
+
+def resolve(device="cpu") -> torch.device:
+    """The ``torch.device`` for ``device``; ``ValueError`` naming ``device`` if it is not one
+    of :data:`DEVICES` (``"cuda:N"`` too) or is not available here."""
+    name = check(device)
     if name == "auto":
         if torch.cuda.is_available():
             return torch.device("cuda")
@@ -32,12 +45,7 @@ def resolve(device="cpu") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     kind = name.partition(":")[0]
-    try:
-        resolved = torch.device(name)
-    except RuntimeError:
-        resolved = None
-    if resolved is None or kind not in DEVICES:
-        raise ValueError(f"Invalid device value: {device!r} (expected one of {', '.join(DEVICES)})")
+    resolved = torch.device(name)
     if kind == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"Invalid device value: {device!r} (no CUDA GPU here; use 'auto' or 'cpu')")
     if kind == "cuda" and resolved.index is not None and resolved.index >= torch.cuda.device_count():

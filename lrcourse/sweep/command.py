@@ -68,7 +68,7 @@ def spec_from(args) -> Spec:
         options[name] = value
     out = pathlib.Path(args.out)
     checkpoint_dir = args.checkpoint_dir or str(out.with_name(out.stem + "-checkpoints"))
-    devices.resolve(args.device)
+    devices.check(args.device)
     return Spec(case=args.case, lrs=args.lrs, seeds=args.seeds, options=options, optimizer_kwargs=dict(args.opt),
                 device=args.device, checkpoint_dir=os.path.abspath(checkpoint_dir),
                 checkpoint_every=args.checkpoint_every)
@@ -83,8 +83,10 @@ def main(argv=None) -> int:
         if args.address and args.backend != "ray":
             raise ValueError(f"Invalid address value: {args.address!r} (only with --backend ray)")
         spec = spec_from(args)
-        recorder = runner.Recorder(args.out, spec, argv, args.backend,
-                                   devices.describe(devices.resolve(args.device)))
+        # on a cluster the driver may have no GPU: each run records the device it had
+        here = f"{args.device} (on the cluster's workers)" if args.address else \
+            devices.describe(devices.resolve(args.device))
+        recorder = runner.Recorder(args.out, spec, argv, args.backend, here)
         if args.backend == "ray":
             runner.run_ray(spec, recorder, args.workers, address=args.address, gpus_per_trial=args.gpus_per_trial,
                            storage=os.path.join(spec.checkpoint_dir, "ray"), verbose=0 if args.quiet else 1)

@@ -46,7 +46,7 @@ class Spec:
         if self.checkpoint_every is not None:
             _checks.positive_int(self.checkpoint_every, "checkpoint_every")
         accepted = {name for name, p in inspect.signature(module.train).parameters.items()
-                    if p.kind is inspect.Parameter.KEYWORD_ONLY or name not in ("lr", "seed")}
+                    if p.kind is not inspect.Parameter.VAR_KEYWORD and name not in ("lr", "seed")}
         for name in self.options:
             if name not in accepted or name in ENGINE_OPTIONS or name in ("lr", "seed", "schedule"):
                 raise ValueError(f"Invalid {name} value: {self.options[name]!r} (lrcourse.cases.{self.case}"
