@@ -363,3 +363,18 @@ def test_command_line_errors(capsys):
     assert "Invalid learning rate: -1" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         rl.main(["--lrs", "fast"])
+
+
+def test_the_nature_network_starts_as_a2c_does():
+    """Orthogonal weights: gain √2 in the body, 0.01 on the actor (an almost uniform first policy), 1 on the critic."""
+    model = rl.actor_critic("nature", (4, 84, 84), 4)
+    actor, critic = model.actor.weight.detach(), model.critic.weight.detach()
+    torch.testing.assert_close(actor @ actor.T, 1e-4 * torch.eye(4), atol=1e-9, rtol=1e-4)
+    torch.testing.assert_close(critic @ critic.T, torch.ones(1, 1), atol=1e-6, rtol=1e-5)
+    hidden = model.body[1].weight.detach()                      # 512 × 3136: orthogonal rows
+    torch.testing.assert_close(hidden @ hidden.T, 2 * torch.eye(512), atol=1e-4, rtol=1e-4)
+    assert all(float(p.abs().sum()) == 0 for name, p in model.named_parameters() if name.endswith("bias"))
+    logits, _ = model(torch.rand(8, 4, 84, 84), value=False)
+    assert logits.softmax(-1).sub(0.25).abs().max() < 0.01
+    minatar = rl.actor_critic("minatar", (4, 10, 10), 3)      # the MinAtar paper's network keeps torch's default
+    assert float(minatar.actor.bias.abs().sum()) > 0

@@ -237,7 +237,23 @@ def actor_critic(kind: str, obs_shape: tuple, num_actions: int) -> ActorCritic:
         size = math.prod(obs_shape)
         return ActorCritic(mlp(size, num_actions), mlp(size, 1))
     body, hidden = conv_body(kind, obs_shape)
-    return ActorCritic(nn.Linear(hidden, num_actions), nn.Linear(hidden, 1), body)
+    model = ActorCritic(nn.Linear(hidden, num_actions), nn.Linear(hidden, 1), body)
+    if kind == "nature":
+        orthogonal_init(model)
+    return model
+
+
+def orthogonal_init(model: ActorCritic) -> ActorCritic:
+    """A2C's initialisation (OpenAI Baselines): orthogonal weights with gain √2 in the body (keeps
+    the scale of ReLU activations from layer to layer), 0.01 for the actor (the first policy is
+    almost uniform) and 1 for the critic; biases 0."""
+    gains = [(model.body, math.sqrt(2)), (model.actor, 0.01), (model.critic, 1.0)]
+    for part, gain in gains:
+        for layer in part.modules():
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                nn.init.orthogonal_(layer.weight, gain)
+                nn.init.zeros_(layer.bias)
+    return model
 
 
 # --------------------------------------------------------------------------- playing
