@@ -14,7 +14,11 @@ the engine trains it:
 * :func:`top_hessian_eigenvalue` — the sharpness of a loss (power iteration on
   Hessian-vector products, :mod:`lrcourse.engine.sharpness`);
 * :func:`to_torch` — a torch scheduler that follows any schedule of the core;
-* :func:`repeatable` — the seeding and thread settings that make runs repeatable.
+* :func:`repeatable` — the seeding and thread settings that make runs repeatable;
+* ``device=`` on all of them — ``"cpu"``, ``"cuda"``, ``"mps"`` or ``"auto"``
+  (:mod:`lrcourse.engine.devices`); :func:`train` also checkpoints and resumes a run
+  exactly (``checkpoint=``, :mod:`lrcourse.engine.checkpoints`) and reports each
+  evaluation as it comes (``on_eval=``).
 
 This layer imports torch, numpy and tqdm; never matplotlib, plotly or ipywidgets.
 """
