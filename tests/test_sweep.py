@@ -56,6 +56,13 @@ def test_a_local_sweep_writes_every_run_with_its_provenance(tmp_path, capsys):
     assert result.complete and result.table() and result.provenance["device"] == "cpu"
 
 
+def test_two_local_workers_give_the_runs_of_one(tmp_path):
+    args = ["--case", "cnn", "--lrs", "0.05,0.5", "--epochs", "1"]
+    assert sweep_cli(*args, "--workers", "2", "--out", tmp_path / "two.json") == 0
+    assert sweep_cli(*args, "--out", tmp_path / "one.json") == 0
+    assert curves(tmp_path / "two.json") == curves(tmp_path / "one.json")
+
+
 def test_a_results_file_keeps_long_curves_short_and_standard():
     record = files.run_record(run_trial(Spec("cnn", (0.1,), (0,), {"epochs": 1}), 0.1, 0), max_points=10)
     assert record["loss_every"] == 5 and len(record["loss"]) == 9                   # 42 losses, every 5th
