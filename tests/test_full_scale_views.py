@@ -54,3 +54,10 @@ def test_seed_band_figure_draws_mean_and_spread(results):
     assert fig.layout.shapes[0].y0 == 1.5
     with pytest.raises(ValueError, match="Invalid x_per_step value: 0"):
         figures.seed_band_figure(results, title="t", x_title="x", x_per_step=0)
+
+
+def test_committed_results_files_ship_with_the_package():
+    for path in files.RUNS.glob("*.json"):
+        assert files.committed(path.stem) == path
+    with pytest.raises(ValueError, match="Invalid name: 'no-such-grid' .committed results files: "):
+        files.committed("no-such-grid")

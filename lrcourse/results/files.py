@@ -184,3 +184,16 @@ def load_results(path) -> Results:
                    maximize=some.config["maximize"] if some else True,
                    command=document.get("command", ""), provenance=document.get("provenance", {}),
                    spec=spec, path=str(path), missing=missing)
+
+
+RUNS = pathlib.Path(__file__).parent / "runs"
+"""The full-scale results files the chapters show; they ship with the package (Colab has them too)."""
+
+
+def committed(name: str) -> pathlib.Path:
+    """The path of the committed results file ``name`` (``"breakout"``: ``RUNS / "breakout.json"``)."""
+    path = RUNS / f"{name}.json"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in RUNS.glob("*.json"))) or "none"
+        raise ValueError(f"Invalid name: {name!r} (committed results files: {known})")
+    return path
