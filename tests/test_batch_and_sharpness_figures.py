@@ -63,7 +63,7 @@ def test_lowest_lr_reaching_and_cliff(sweeps):
 
 def test_batch_size_table(sweeps):
     lines = tables.batch_size_table(sweeps, target=0.95).splitlines()
-    assert len(lines) == 4 and "cliff" in lines[0]
+    assert len(lines) == 4 and "cliff" in lines[0] and max(map(len, lines)) <= 72  # fits a phone
     assert lines[1].split() == ["16", "200", "0.5", "(0.970)", "0.5–1", "0.25", "2"]
     assert lines[3].split() == ["64", "50", "1", "(0.930)", "1", "–", "2"]
 
@@ -223,6 +223,7 @@ def test_warmup_table_lists_each_seed_and_where_it_diverged():
     sweep = _seeds({2.0: [0.95, None, 0.9], 4.0: [None, None, None]})
     table = tables.warmup_table({(128, 5): sweep})
     rows = table.splitlines()
+    assert rows[0].endswith("α(t) at divergence") and max(map(len, rows)) <= 72
     assert rows[1].split()[:7] == ["128", "5", "ep", "2", "0.950", "✕", "at"]
     assert "2/3" in rows[1] and rows[1].rstrip().endswith("2.00")     # α(t): the last lr before the divergence
     assert "0/3" in rows[2]
@@ -255,7 +256,7 @@ def test_unconverged_sharpness_values_are_left_out():
     h = _eos_run(0.1, lam, converged=[1, np.nan, 1, np.nan, 0, np.nan, 1])
     assert analysis.first_reach(h) == 6                  # the unconverged 19.0 at step 4 is skipped
     assert analysis.plateau(h) == pytest.approx((12.0 + 20.5) / 2)
-    row = tables.edge_table([h]).splitlines()[1]
+    row = tables.edge_table([h]).splitlines()[2]     # under the two header lines
     assert row.split()[-1] == "3/4"
     assert analysis.first_reach(_eos_run(0.1, lam)) == 4   # without the flags, every value counts
 
@@ -266,8 +267,9 @@ def test_edge_table_loss_rises_budget_and_final_tables():
     h = _eos_run(0.1, lam, converged=[1, np.nan] * 5, loss=loss)
     blown = _eos_run(0.5, [11.0, np.nan, np.nan], converged=[1, np.nan, np.nan], diverged_at=2)
     edge = tables.edge_table([blown, h]).splitlines()
-    assert edge[1].split()[:6] == ["0.1", "20.00", "10.00", "4", "20.00", "1.000"]   # median of 19.5, 20.1, 20.0
-    assert "diverged at step 2" in edge[2]
+    assert edge[2].split()[:6] == ["0.1", "20.00", "10.00", "4", "20.00", "1.000"]   # median of 19.5, 20.1, 20.0
+    assert "diverged at step 2" in edge[3] and "not plotted" in edge[4]
+    assert max(map(len, edge)) <= 72                                                 # fits a phone
     rises = tables.loss_rise_table([h, blown]).splitlines()
     assert rises[2].split() == ["0.1", "0.0%", "40.0%"]          # steps 4→5 … 8→9: 2 rises of 5
     assert len(rises) == 3                                       # the diverged run has no row

@@ -411,17 +411,17 @@ def batch_size_table(sweeps: Mapping[int, object], *, target: float = 0.95, tole
     α within ``tolerance`` (relative) of the best, the first α reaching ``target`` and the cliff."""
     sizes = check_batch_sweeps(sweeps)
     name = next(iter(sweeps.values())).metric_name
-    rows = [f"{'B':>5} {'steps':>6}  {'best α (' + name + ')':>26}  {f'within {tolerance:.0%}':>13}"
-            f"  {f'first ≥ {target:g}':>12}  {'cliff':>6}"]
+    rows = []
     for b in sizes:
         sweep = sweeps[b]
         r = good_range(sweep, tolerance)
         lo = lowest_lr_reaching(sweep, target)
         edge = cliff(sweep, below)
         span = f"{r.lo:.3g}–{r.hi:.3g}" if r.count > 1 else f"{r.best:.3g}"
-        rows.append(f"{b:>5} {steps_of(sweep):>6}  {r.best:>15.3g} ({r.best_metric:.3f})  {span:>13}"
-                    f"  {'–' if math.isnan(lo) else f'{lo:.3g}':>12}  {'–' if math.isnan(edge) else f'{edge:.3g}':>6}")
-    return "\n".join(rows)
+        rows.append([int(b), steps_of(sweep), f"{r.best:.3g} ({r.best_metric:.3f})", span,
+                     "–" if math.isnan(lo) else f"{lo:.3g}", "–" if math.isnan(edge) else f"{edge:.3g}"])
+    header = ["B", "steps", f"best α ({name})", f"within {tolerance:.0%}", f"first ≥ {target:g}", "cliff"]
+    return format_table(header, rows, align="r" * len(header))
 
 
 def _ratio_label(r: float) -> str:
@@ -528,7 +528,7 @@ def warmup_table(runs: Mapping[tuple, object]) -> str:
             finals = [f"✕ at {h.diverged_at}" if h.diverged else f"{h.final:.3f}" for h in hs]
             at = ", ".join(f"{h.lrs[-1]:.2f}" for h in hs if h.diverged and len(h.lrs))
             rows.append([int(b), f"{warmup} ep", f"{lr:g}", *finals, f"{k}/{len(hs)}", at])
-    header = ["B", "warmup", "α", *(f"seed {s}" for s in seeds), "trained", "α(t) where runs diverged"]
+    header = ["B", "warmup", "α", *(f"seed {s}" for s in seeds), "trained", "α(t) at divergence"]
     return format_table(header, rows, align="r" * (len(header) - 1) + "l")
 
 
@@ -561,14 +561,14 @@ def edge_table(histories: Iterable, *, fraction: float = 0.95) -> str:
         start = f"{lam[0]:.2f}" if lam.size else "–"
         if h.diverged:
             notes.append(f"α = {lr:g} (2/α = {2 / lr:.2f}, λ_max at 0 = {start}): diverged at step "
-                         f"{h.diverged_at} (loss {h.loss[0]:.3f} → {h.diverged_loss:.3g}), not plotted")
+                         f"{h.diverged_at}\n  (loss {h.loss[0]:.3f} → {h.diverged_loss:.3g}), not plotted")
             continue
         reach = first_reach(h, fraction)
         rows.append([f"{lr:g}", f"{2 / lr:.2f}", start, "never" if reach is None else reach, f"{plateau(h):.2f}",
                      f"{plateau(h) * lr / 2:.3f}", f"{h.loss[-1]:.4f}", f"{h.final:.3f}", f"{ok}/{made}"])
-    header = ["α", "2/α", "λ_max at 0", f"≥ {fraction:g}·2/α at", "plateau", "plateau·α/2", "final loss",
-              "test acc", "converged"]
-    return "\n".join([format_table(header, rows, align="r" * len(header)), *notes])
+    header = ["α", "2/α", "λ_max", "first ≥", "plateau", "plateau", "final", "test", "solves"]
+    below = ["", "", "at 0", f"{fraction:g}·2/α", "", "·α/2", "loss", "acc", "converged"]  # the header's 2nd line
+    return "\n".join([format_table(header, [below, *rows], align="r" * len(header)), *notes])
 
 
 def loss_rise_table(histories: Iterable, *, fraction: float = 0.95) -> str:
