@@ -13,4 +13,4 @@ This is the top layer: it imports the cases and the engine, never the figures.
 from lrcourse.sweep.provenance import check_prefix
 from lrcourse.sweep.trials import Spec, run_trial
 
-__all__ = ["Spec", "run_trial", "check_prefix"]
+__all__ = ["Spec", "check_prefix", "run_trial"]

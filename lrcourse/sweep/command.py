@@ -88,8 +88,9 @@ def main(argv=None) -> int:
             devices.describe(devices.resolve(args.device))
         recorder = runner.Recorder(args.out, spec, argv, args.backend, here)
         if args.backend == "ray":
+            # Tune's own experiment records go to ~/ray_results, out of the repository
             runner.run_ray(spec, recorder, args.workers, address=args.address, gpus_per_trial=args.gpus_per_trial,
-                           storage=os.path.join(spec.checkpoint_dir, "ray"), verbose=0 if args.quiet else 1)
+                           verbose=0 if args.quiet else 1)
         else:
             runner.run_local(spec, recorder, args.workers, progress=not args.quiet)
         recorder.finish()

@@ -26,7 +26,7 @@ LIBRARIES = ("torch", "numpy", "gymnasium", "ale-py", "ray")
 
 
 def now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def git_state() -> dict:
