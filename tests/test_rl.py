@@ -359,6 +359,8 @@ def test_command_line(capsys):
 def test_command_line_errors(capsys):
     assert rl.main(["--env", "NoSuchGame-v0", "--steps", "1"]) == 2
     assert "Invalid env: 'NoSuchGame-v0'" in capsys.readouterr().err
+    assert rl.main(["--steps", "1", "--device", "tpu"]) == 2
+    assert "Invalid device value: 'tpu'" in capsys.readouterr().err
     assert rl.main(["--lrs", "1e-3,-1", "--steps", "1"]) == 2
     assert "Invalid learning rate: -1" in capsys.readouterr().err
     with pytest.raises(SystemExit):

@@ -751,7 +751,7 @@ def main(argv=None, prog: str = "python -m lrcourse.cases rl") -> int:
                                 env=args.env, steps=s.steps, num_envs=args.num_envs,
                                 rollout_steps=args.rollout_steps, eval_every=args.eval_every,
                                 eval_episodes=args.eval_episodes, optimizer=optimizer, threads=args.threads,
-                                **cli.optimizer_kwargs(args))
+                                device=args.device, **cli.optimizer_kwargs(args))
         baseline = random_return(args.env, args.eval_episodes)
     except cli.ERRORS as err:
         return cli.fail(err)
