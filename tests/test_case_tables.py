@@ -194,3 +194,14 @@ def test_loss_panels_draws_one_panel_per_lr(accuracy_sweep):
         figures.loss_panels({"a": accuracy_sweep}, [0.1], title="")
     with pytest.raises(ValueError, match="Invalid lrs"):
         figures.loss_panels({"a": accuracy_sweep}, [], title="t")
+
+
+def test_a_history_repr_fits_a_phone():
+    """A long repr wraps at 72 characters (a phone's width), keeping every number; a short one stays one line."""
+    short = _run([1.0, 0.5], [0.9], lr=1.0)
+    assert repr(short) == "History(lr=1.0: 2 steps, final test accuracy 0.9)"
+    long = _run([1.0, 32.0], [0.1], lr=6.1359072734131725, diverged_at=1)
+    lines = repr(long).splitlines()
+    assert len(lines) == 2 and max(map(len, lines)) <= 72 and lines[1].startswith(" " * 8)
+    assert " ".join(line.strip() for line in lines) == \
+        "History(lr=6.1359072734131725: diverged at step 1 (loss 32), final test accuracy 0.1)"

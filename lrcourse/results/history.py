@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,8 +67,9 @@ class History:
             end = f"diverged at step {self.diverged_at} (loss {self.diverged_loss:.3g})"
         else:
             end = f"{self.steps} steps"
-        # no wall time here: notebooks print reprs, and nbval compares them
-        return f"History({head}: {end}, final {self.metric_name} {self.final:.4g})"
+        # no wall time here: notebooks print reprs, and nbval compares them; ≤ 72 characters a line (phones)
+        return textwrap.fill(f"History({head}: {end}, final {self.metric_name} {self.final:.4g})", width=72,
+                             subsequent_indent=" " * 8, break_long_words=False, break_on_hyphens=False)
 
 
 def _nan_stat(values: np.ndarray, stat) -> np.ndarray:
