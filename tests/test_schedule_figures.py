@@ -175,15 +175,15 @@ def sweeps():
 
 def test_comparison_table_takes_each_schedule_at_its_best_peak(sweeps):
     lines = tables.comparison_table(sweeps, last=1).splitlines()
-    assert lines[0].split()[:3] == ["schedule", "peak", "α"]
-    constant, cosine = lines[1].split(), lines[2].split()
+    assert lines[0].split()[:3] == ["schedule", "peak", "α"] and lines[1].split() == ["mean", "±", "std"]
+    constant, cosine = lines[2].split(), lines[3].split()
     assert constant[:5] == ["constant", "0.1", "0.910", "±", "0.014"] and constant[-1] == "0/2"
     assert constant[5] == "0.3000"                      # mean of the two runs' last losses (0.2, 0.4)
     assert cosine[:3] == ["cosine", "1", "0.960"] and cosine[5] == "0.2000"
 
 
 def test_comparison_table_at_one_peak_leaves_diverged_runs_out_of_the_loss(sweeps):
-    constant = tables.comparison_table(sweeps, last=1, peak=1.0).splitlines()[1].split()
+    constant = tables.comparison_table(sweeps, last=1, peak=1.0).splitlines()[2].split()
     assert constant[1] == "1" and constant[5] == "2.3000" and constant[-1] == "1/2"
 
 

@@ -392,7 +392,8 @@ def comparison_table(sweeps: Mapping[str, object], *, last: int, peak: float | N
         loss = np.mean([v for v in losses if np.isfinite(v)]) if any(np.isfinite(losses)) else float("nan")
         rows.append([name, f"{peaks[i]:.3g}", f"{s['mean'][i]:.3f} ± {s['std'][i]:.3f}", f"{loss:.4f}",
                      f"{s['diverged'][i]}/{len(sweep.seeds)}"])
-    return format_table(["schedule", "peak α", some.metric_name + " (mean ± std)", "train loss", "diverged"], rows)
+    below = ["", "", "mean ± std", "", ""]  # the header's second line
+    return format_table(["schedule", "peak α", some.metric_name, "train loss", "diverged"], [below, *rows])
 
 
 def peak_table(sweeps: Mapping[str, object]) -> str:
