@@ -446,7 +446,8 @@ def test_momentum_rates_are_sqrt_beta_in_the_complex_band_and_inf_past_the_edge(
 
 def test_heavy_ball_table_beats_gradient_descent_at_the_predicted_rates():
     text = tables.heavy_ball_table(1.0, 100.0, [-2.0, 1.5])
-    gd, hb = (line.split() for line in text.splitlines()[2:])
+    gd, hb = (line.split() for line in text.splitlines()[3:])     # under κ and the two header lines
+    assert max(map(len, text.splitlines())) <= 72
     assert float(gd[-3]) == pytest.approx(0.980, abs=1e-3) and float(hb[-3]) == pytest.approx(0.818, abs=1e-3)
     assert int(hb[-1]) < int(gd[-1]) / 5
     with pytest.raises(ValueError, match="mu"):
@@ -482,6 +483,7 @@ def test_sweeps_finals_and_range_tables():
     assert text.splitlines()[1].split() == ["0.1", "0.600", "±", "0.141", "0✕"]   # sample std (ddof = 1)
     assert tables.finals_table({"SGD": sweep}, seed=1).splitlines()[1].split() == ["0.1", "0.7"]
     assert tables.range_table({"SGD": sweep}, 0.01).endswith("α from 1 to 1, 1 grid values, 0.00 decades")
+    assert tables.range_table({"SGD": sweep}, 0.01).splitlines()[1].startswith(" " * 7 + "within 1%")
 
 
 def test_layer_median_ratio_and_median_abs_weight():

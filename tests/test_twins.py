@@ -23,7 +23,7 @@ def test_twins_table_says_true_or_false_per_pair():
         "different": (lambda p: torch.optim.SGD(p, lr=0.1), lambda: optim.sgd(0.2)),
     }, steps=20)
     same, different = text.splitlines()
-    assert same.startswith("same") and same.endswith("below 1e-12: True")
+    assert same.startswith("same") and same.endswith("< 1e-12: True") and len(same) <= 72
     assert different.endswith(": False") and "20 steps" in different
     with pytest.raises(ValueError, match="steps"):
         twins.torch_gap(lambda p: torch.optim.SGD(p, lr=0.1), lambda: optim.sgd(0.1), steps=0)

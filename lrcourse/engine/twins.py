@@ -43,6 +43,6 @@ def torch_gap(make_torch: Callable, make_core: Callable, steps: int = 100, seed:
 def twins_table(pairs: Mapping[str, tuple], steps: int = 100, tol: float = 1e-12) -> str:
     """One line per ``name: (make_torch, make_core)``: whether :func:`torch_gap` stays below ``tol``."""
     _checks.positive(tol, "tol")
-    return "\n".join(f"{name:<18} {steps} steps, largest |θ_lrcourse − θ_torch| below {tol:g}: "
+    return "\n".join(f"{name:<18} {steps} steps, max |θ_lrcourse − θ_torch| < {tol:g}: "
                      f"{torch_gap(make_torch, make_core, steps) < tol}"
                      for name, (make_torch, make_core) in pairs.items())

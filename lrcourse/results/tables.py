@@ -146,7 +146,7 @@ def momentum_rate_summary(betas, products, rates, *, show=(0.0, 0.5, 0.9), at=(0
         j = np.argmin(np.abs(betas - beta))
         measured = [rates[np.argmin(np.abs(products - x)), j] for x in at]
         lines.append(f"β = {betas[j]:.2f}: converges up to αλ = {products[rates[:, j] < 1].max():.2f} "
-                     f"(predicted {2 * (1 + betas[j]):.2f}); rate at αλ = {', '.join(f'{x:g}' for x in at)}: "
+                     f"(predicted {2 * (1 + betas[j]):.2f});\n{'':10}rate at αλ = {', '.join(f'{x:g}' for x in at)}: "
                      + ", ".join(f"{r:.3f}" for r in measured) + f"  (√β = {np.sqrt(betas[j]):.3f})")
     return "\n".join(lines)
 
@@ -170,8 +170,9 @@ def heavy_ball_table(mu: float, L: float, w0, *, steps: int = 2000, tol: float =
         runs = run(bowl, w0, [lr], steps=steps, optimizer=functools.partial(optim.sgd, momentum=beta))
         measured = measured_rate(np.linalg.norm(runs.path[100:600, 0], axis=-1))
         rows.append([name, f"{lr:.4f}", f"{beta:.3f}", f"{predicted:.3f}", f"{measured:.3f}", runs.steps_to(tol)[0]])
-    header = ["", "α", "β", "predicted rate", "measured rate", "steps to 𝓛 ≤ " + f"{tol:g}".replace("e-0", "e-")]
-    return f"κ = {kappa:g}\n" + format_table(header, rows)
+    header = ["", "α", "β", "predicted", "measured", "steps to"]
+    below = ["", "", "", "rate", "rate", "𝓛 ≤ " + f"{tol:g}".replace("e-0", "e-")]  # the header's second line
+    return f"κ = {kappa:g}\n" + format_table(header, [below, *rows])
 
 
 def constant_gradient_table(steps: Mapping[str, np.ndarray], *, at=(1, 2, 10, 100, 1000)) -> str:
@@ -220,7 +221,7 @@ def range_table(sweeps: Mapping[str, object], tolerance: float) -> str:
     lines = []
     for name, sweep in sweeps.items():
         r = good_range(sweep, tolerance)
-        lines.append(f"{name:>5}: best α {r.best:.3g} ({r.best_metric:.3f}); within {tolerance:.0%}: "
+        lines.append(f"{name:>5}: best α {r.best:.3g} ({r.best_metric:.3f})\n{'':7}within {tolerance:.0%}: "
                      f"α from {r.lo:.3g} to {r.hi:.3g}, {r.count} grid values, {r.decades:.2f} decades")
     return "\n".join(lines)
 
@@ -291,7 +292,7 @@ def decay_summary(grids: Mapping[str, np.ndarray], wds, reference, *, tolerance:
         best = ", ".join(f"{wds[i]:g}" for i in grid.argmax(axis=0))
         usable = max(wd for wd, row in zip(wds, grid) if np.all(row >= reference - tolerance))
         lines.append(f"{title:<10} best λ at each α: {best:<22} best cell {grid.max():.3f}")
-        lines.append(f"{'':<10} largest λ where no α loses more than {tolerance:g} against λ = 0: {usable:g}")
+        lines.append(f"{'':<10} largest λ where no α loses over {tolerance:g} against λ = 0: {usable:g}")
     lines.append(f"best without decay: {reference.max():.3f}")
     return "\n".join(lines)
 
