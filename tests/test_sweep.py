@@ -128,7 +128,7 @@ def test_a_killed_sweep_resumes_with_the_same_command(tmp_path):
 
 
 # every committed results file -> (the run to re-run, how many of its evaluations)
-CHECKED = {"cnn-digits.json": (3, 2)}
+CHECKED = {"cnn-digits.json": (3, 2), "breakout.json": (2, 1)}
 
 
 def test_every_committed_results_file_is_checked():

@@ -131,6 +131,7 @@ def check_env(env) -> str:
         except ImportError:
             raise ValueError(f"Invalid env: {env!r} (the Arcade Learning Environment is not installed: "
                              "pip install ale-py; its ROMs ship with it)") from None
+        ale_py.ALEInterface.setLoggerMode(ale_py.LoggerMode.Error)    # no banner on every emulator
         gym.register_envs(ale_py)
     try:
         gym.spec(env)
