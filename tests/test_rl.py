@@ -375,7 +375,7 @@ def test_the_nature_network_starts_as_a2c_does():
     torch.testing.assert_close(critic @ critic.T, torch.ones(1, 1), atol=1e-6, rtol=1e-5)
     hidden = model.body[1].weight.detach()                      # 512 × 3136: orthogonal rows
     torch.testing.assert_close(hidden @ hidden.T, 2 * torch.eye(512), atol=1e-4, rtol=1e-4)
-    assert all(float(p.abs().sum()) == 0 for name, p in model.named_parameters() if name.endswith("bias"))
+    assert all(float(p.detach().abs().sum()) == 0 for name, p in model.named_parameters() if name.endswith("bias"))
     logits, _ = model(torch.rand(8, 4, 84, 84), value=False)
     assert logits.softmax(-1).sub(0.25).abs().max() < 0.01
     minatar = rl.actor_critic("minatar", (4, 10, 10), 3)      # the MinAtar paper's network keeps torch's default

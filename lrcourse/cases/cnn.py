@@ -236,7 +236,7 @@ def lr_range_test(seed: int = 0, *, start_lr: float = 1e-2, end_lr: float = 10.0
     ``r.lrs`` and ``r.losses`` (smoothed training loss) trace the curve and
     ``r.suggestion`` is the α that ``rule`` reads off it (``r.suggestions`` has every rule's).
 
-    The default range, 0.01 to 10, covers where SGD trains this CNN on digits (chapter 8's
+    The default range, 0.01 to 10, covers where SGD trains this CNN on digits (the range-test chapter's
     grid: from 0.01 to the cliff just above 1). fastai's 1e-7 to 10 spends 62 of its 100
     steps below 0.01, where one step changes nothing, and its valley starts in that noise.
     With another optimizer or dataset, pass a range that covers its α (Adam's lies lower).

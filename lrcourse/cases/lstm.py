@@ -278,7 +278,7 @@ def lr_range_test(seed: int = 0, *, start_lr: float = 0.1, end_lr: float = 1000.
     ``r.lrs`` and ``r.losses`` (smoothed training cross-entropy) trace the curve and
     ``r.suggestion`` is the α that ``rule`` reads off it (``r.suggestions`` has every rule's).
 
-    The default range, 0.1 to 1000, covers where plain SGD trains this LSTM (chapter 8's
+    The default range, 0.1 to 1000, covers where plain SGD trains this LSTM (the range-test chapter's
     grid: best at α = 10, wrecked from 31.6) and reaches the blow-up. fastai's 1e-7 to 10
     ends at the best α, so its curve has no bottom and its valley lies far below.
     """

@@ -712,7 +712,7 @@ def lr_range_test(seed: int = 0, *, env: str = DEFAULT_ENV, start_lr: float = 1e
 
     The curve is the smoothed A2C loss, which is not a measure of progress (its
     critic part grows as the returns grow): read its suggestion with care. The default
-    range is fastai's, 1e-7 to 10: with Adam it covers this agent's usable α (chapter 8's
+    range is fastai's, 1e-7 to 10: with Adam it covers this agent's usable α (the range-test chapter's
     grid: best at 0.00316) and the test stops at the blow-up, a few decades below 10.
     """
     s = config(env, 1, num_envs, rollout_steps, None, None, gamma, gae_lambda, value_coef, entropy_coef)
