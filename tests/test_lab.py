@@ -195,9 +195,14 @@ PROMPTS = "[...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].m
 def _run_all(page):
     """Run › Run All Cells from the menu bar, then wait until every code cell has its number."""
     select_kernel = page.locator(".jp-Dialog", has_text="Select Kernel")
-    for attempt in range(2):  # a click while the kernel starts may be lost: check it took
-        if select_kernel.count():
-            select_kernel.locator(".jp-Dialog-button.jp-mod-accept").click()
+    for attempt in range(3):  # a click while the kernel starts may be lost: check it took
+        # any dialog still open (the kernel's choice, however worded) takes the menu's clicks:
+        # accept it, which keeps the notebook's own kernel
+        for dialog in page.locator(".jp-Dialog").all():
+            try:
+                dialog.locator(".jp-Dialog-button.jp-mod-accept").first.click(timeout=5_000)
+            except Exception:
+                pass  # closed by itself meanwhile
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).first.click()
         page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).first.click()
         try:  # JupyterLab may still ask which kernel to start: the notebook's own
