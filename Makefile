@@ -22,9 +22,11 @@ book: $(READY)
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
 # Two workers (pytest-xdist), a file at a time: a notebook's cells share one kernel, in order.
+# --no-loadscope-reorder keeps tests/conftest.py's order (the slowest files first) instead of
+# xdist's (the files with the most tests first, which left the browser tests for the end).
 test: $(READY) chromium
 	$(BIN)/python -m pytest tests book --nbval --nbval-current-env \
-		--nbval-sanitize-with tests/nbval_sanitize.cfg -q -n 2 --dist loadfile
+		--nbval-sanitize-with tests/nbval_sanitize.cfg -q -n 2 --dist loadfile --no-loadscope-reorder
 
 # The browser test needs Debian's chromium. As root (CI) install it; otherwise say how.
 chromium:

@@ -127,8 +127,9 @@ def test_a_killed_sweep_resumes_with_the_same_command(tmp_path):
     assert len(files.read(out)["provenance"]["sessions"]) == 1
 
 
-# every committed results file -> (the run to re-run, how many of its evaluations)
-CHECKED = {"cnn-digits.json": (3, 2), "breakout.json": (2, 1)}
+# every committed results file -> the run to re-run, and how far: up to its first evaluations,
+# or for a number of steps (Breakout evaluates every 100 updates: here 30 updates take 9 s, 100 take 20 s)
+CHECKED = {"cnn-digits.json": dict(run=3, evaluations=2), "breakout.json": dict(run=2, steps=30)}
 
 
 def test_every_committed_results_file_is_checked():
@@ -139,15 +140,22 @@ def test_every_committed_results_file_is_checked():
 @pytest.mark.parametrize("name", sorted(CHECKED))
 def test_a_committed_results_file_still_follows_from_the_code(name):
     """A short prefix of one committed run, re-run with its seed and settings, matches the file."""
-    run, evaluations = CHECKED[name]
-    check_file(committed_files()[name], run=run, evaluations=evaluations)
+    path, how = committed_files()[name], CHECKED[name]
+    compared = provenance.check_prefix(path, **how)
+    record = files.read(path)["runs"][how["run"]]
+    every = record["loss_every"]
+    assert compared["losses_compared"] >= min(compared["steps"] // every, 10)
+    if "evaluations" in how:
+        assert len(compared["metric"]) == how["evaluations"]
+    assert compared["metric"] == pytest.approx(files.numbers(record["metric"][:len(compared["metric"])]).tolist())
 
 
-def check_file(path, run: int, evaluations: int):
-    compared = provenance.check_prefix(path, run=run, evaluations=evaluations)
-    assert compared["losses_compared"] > 0 and len(compared["metric"]) == evaluations
-    record = files.read(path)["runs"][run]
-    assert compared["metric"] == pytest.approx(files.numbers(record["metric"][:evaluations]).tolist())
+def test_a_prefix_check_names_a_bad_length():
+    path = committed_files()["breakout.json"]
+    with pytest.raises(ValueError, match="Invalid steps value: 0"):
+        provenance.check_prefix(path, run=2, steps=0)
+    with pytest.raises(ValueError, match="Invalid steps value: 10000000"):
+        provenance.check_prefix(path, run=2, steps=10_000_000)
 
 
 def test_a_results_file_that_drifted_from_the_code_fails_the_check(tmp_path):
@@ -157,6 +165,11 @@ def test_a_results_file_that_drifted_from_the_code_fails_the_check(tmp_path):
     files.write(drifted, document)
     with pytest.raises(AssertionError, match="metric"):
         provenance.check_prefix(drifted, run=3, evaluations=2)
+    document["runs"][3]["metric"][0] -= 0.01
+    document["runs"][3]["loss"][5] *= 1.001
+    files.write(drifted, document)
+    with pytest.raises(AssertionError, match="training loss"):
+        provenance.check_prefix(drifted, run=3, steps=10)
 
 
 # ------------------------------------------------------------------ Ray (a local Ray with 2 CPUs)

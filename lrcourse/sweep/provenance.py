@@ -2,8 +2,8 @@
 
 :func:`collect` describes the session that runs a sweep (package version and git
 commit, library versions, device, machine without its name, date);
-:func:`check_prefix` re-runs the first evaluations of one recorded run with the
-same seed and settings and compares them with the file, so that a committed
+:func:`check_prefix` re-runs the start of one recorded run with the same seed and
+settings and compares it with the file, so that a committed
 results file cannot silently drift from the code that claims to produce it.
 """
 
@@ -19,6 +19,7 @@ import subprocess
 import numpy as np
 
 import lrcourse
+from lrcourse import _checks
 from lrcourse.results import files
 from lrcourse.sweep.trials import Spec, run_trial
 
@@ -64,23 +65,35 @@ def collect(device: str) -> dict:
             "machine": machine(), "started": now(), "finished": None}
 
 
-def check_prefix(path, run: int = 0, evaluations: int = 2, *, rtol: float = 1e-5, atol: float = 1e-6) -> dict:
-    """Re-run the first ``evaluations`` evaluations of run number ``run`` of the results file at
-    ``path`` (same case, settings, α and seed, on the CPU) and compare its metric and training
-    losses with the file's. Returns what was compared; raises ``AssertionError`` naming the
-    first difference. The tolerance covers another CPU's rounding; the same machine matches exactly."""
+def check_prefix(path, run: int = 0, evaluations: int = 2, *, steps: int | None = None,
+                 rtol: float = 1e-5, atol: float = 1e-6) -> dict:
+    """Re-run the start of run number ``run`` of the results file at ``path`` (same case,
+    settings, α and seed, on the CPU) up to its ``evaluations``-th evaluation, or for
+    ``steps`` steps when given, and compare its training losses and the evaluations it
+    reached with the file's. ``steps`` suits runs whose evaluations are far apart (Breakout's
+    every 100 updates): the first few dozen losses already depend on the environment, the
+    network's initialisation, the optimizer and the seed. Returns what was compared; raises
+    ``AssertionError`` naming the first difference. The tolerance covers another CPU's
+    rounding; the same machine matches exactly."""
     document = files.read(path)
     record = document["runs"][run]
     sweep = document["sweep"]
     spec = Spec(case=sweep["case"], lrs=(files.number(record["lr"]),), seeds=(int(record["seed"]),),
                 options=sweep["options"], optimizer_kwargs=sweep["optimizer_kwargs"], device="cpu")
-    steps = record["metric_steps"][:evaluations]
-    if not steps:
-        raise ValueError(f"Invalid run value: {run} (run {run} of {str(path)!r} has no evaluation)")
-    h = run_trial(spec, spec.lrs[0], spec.seeds[0], device="cpu", until=int(steps[-1]), checkpoint=False)
-    expected_metric = files.numbers(record["metric"][:len(steps)])
-    assert list(h.metric_steps[:len(steps)]) == list(steps), (h.metric_steps, steps)
-    np.testing.assert_allclose(h.metric[:len(steps)], expected_metric, rtol=rtol, atol=atol,
+    if steps is None:
+        evaluated = record["metric_steps"][:evaluations]
+        if not evaluated:
+            raise ValueError(f"Invalid run value: {run} (run {run} of {str(path)!r} has no evaluation)")
+        until = int(evaluated[-1])
+    else:
+        until = _checks.positive_int(steps, "steps")
+        if until > int(record["steps"]):
+            raise ValueError(f"Invalid steps value: {steps} (run {run} of {str(path)!r} took {record['steps']})")
+        evaluated = [s for s in record["metric_steps"] if s <= until]
+    h = run_trial(spec, spec.lrs[0], spec.seeds[0], device="cpu", until=until, checkpoint=False)
+    expected_metric = files.numbers(record["metric"][:len(evaluated)])
+    assert list(h.metric_steps[:len(evaluated)]) == list(evaluated), (h.metric_steps, evaluated)
+    np.testing.assert_allclose(h.metric[:len(evaluated)], expected_metric, rtol=rtol, atol=atol,
                                err_msg=f"{path}: run {run}'s metric")
     every = int(record["loss_every"])
     kept = files.numbers(record["loss"])
@@ -88,5 +101,5 @@ def check_prefix(path, run: int = 0, evaluations: int = 2, *, rtol: float = 1e-5
     n = min(len(recomputed), len(kept))
     np.testing.assert_allclose(recomputed[:n], kept[:n], rtol=rtol, atol=atol,
                                err_msg=f"{path}: run {run}'s training loss")
-    return {"lr": spec.lrs[0], "seed": spec.seeds[0], "metric_steps": list(steps),
-            "metric": h.metric[:len(steps)].tolist(), "losses_compared": n}
+    return {"lr": spec.lrs[0], "seed": spec.seeds[0], "steps": until, "metric_steps": list(evaluated),
+            "metric": h.metric[:len(evaluated)].tolist(), "losses_compared": n}
