@@ -4,15 +4,21 @@ Every page loads without a JavaScript error and within its weight budget (issue 
 math as MathML (no MathJax); axe-core finds no serious or critical violation in the course's
 own content; every figure has an accessible name; every explorer's static slider changes what
 is drawn when dragged; and at 390 px no figure title, chapter list or printed output is cut.
-Each page is loaded once on a desktop and once on a phone for all of these (a load draws every
-figure; loading a page once per check took twice as long). tests/test_accessibility.py holds
-the dark mode and the keyboard.
+On the desktop load each page is then toggled to dark mode, as the theme's button does: every
+figure drops its light background and text colour (and follows the toggle back), and axe-core
+checks the pages whose own HTML the dark CSS restyles. Each page is loaded once on a desktop
+and once on a phone for all of these (a load draws every figure; loading a page once per check
+took twice as long). tests/test_accessibility.py loads a page in dark mode from the start and
+moves a slider from the keyboard.
 """
 
 import dataclasses
 import gzip
+import io
 
 import pytest
+from PIL import Image
+
 from conftest import HTML
 
 
@@ -106,6 +112,8 @@ def _serious(violations):
     return found
 
 
+# The pages whose own HTML (figures, the study guide) the dark CSS restyles: axe in dark mode too.
+DARK_AXE_PAGES = ("book/index.html", "book/interview-guide.html", "book/what-is-the-learning-rate.html")
 # Per figure: (does it have a role=img element, its aria-label, its plotly title).
 FIGURE_NAMES = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(plot => {
     const image = plot.querySelector('[role=img]');
@@ -156,7 +164,8 @@ def _drag_every_slider(page, path, width) -> tuple[int, list[str]]:
 @pytest.fixture(scope="module")
 def on_a_desktop(browser, site, built_book):
     """{page: Desktop}: each page loaded once at 1200 px, light mode, its network recorded;
-    first what it loaded and axe-core's findings, then every static slider dragged."""
+    first what it loaded and axe-core's findings, then every static slider dragged, then
+    (pages with figures, and DARK_AXE_PAGES) toggled to dark and back."""
     axe = pytest.importorskip("axe_playwright_python.sync_playwright").Axe()
     seen = {}
     for path in _pages(built_book):
@@ -171,9 +180,63 @@ def on_a_desktop(browser, site, built_book):
             axe=_audit(axe, page, errors) if ours else None,
             figure_names=page.evaluate(FIGURE_NAMES))
         desktop.dragged, desktop.drag_problems = _drag_every_slider(page, path, 1200)
+        figures = 'class="lrc-figure"' in (built_book / path).read_text(encoding="utf-8")
+        if ours and (figures or path in DARK_AXE_PAGES):
+            desktop.dark = _dark_mode(axe, page, path, errors, figures)
         context.close()
         seen[path] = desktop
     return seen
+
+
+def _dark_figures(page, path, problems) -> int:
+    """Check every figure of the open page in dark mode; returns how many were checked."""
+    checked = 0
+    for plot in page.query_selector_all(".js-plotly-plot"):
+        layout = plot.evaluate("el => [el._fullLayout.paper_bgcolor, el._fullLayout.plot_bgcolor, "
+                               "el._fullLayout.font.color]")
+        if [c.replace(" ", "") for c in layout[:2]] != ["rgba(0,0,0,0)"] * 2:
+            problems.append(f"{path}: a figure background is {layout[:2]}")
+        box = plot.evaluate("el => getComputedStyle(el.closest('.text_html') || el).backgroundColor")
+        if box.replace(" ", "") not in ("rgba(0,0,0,0)", "transparent"):
+            problems.append(f"{path}: a figure sits on {box}")
+        if layout[2] == "#2a3f5f":
+            problems.append(f"{path}: a figure keeps the light text colour in dark mode")
+        plot.scroll_into_view_if_needed()
+        pixels = Image.open(io.BytesIO(plot.screenshot())).convert("L")
+        white = sum(pixels.histogram()[245:]) / (pixels.width * pixels.height)
+        if white >= 0.05:
+            problems.append(f"{path}: {white:.0%} of a figure is white in dark mode")
+        checked += 1
+    return checked
+
+
+def _toggle(page, mode: str) -> None:
+    """What the theme's light/dark button does to the page (the figures follow data-theme)."""
+    page.evaluate(f"document.documentElement.dataset.theme = '{mode}'")
+    page.wait_for_timeout(300)
+
+
+def _dark_mode(axe, page, path, errors, figures: bool) -> "Dark":
+    """Toggle the open page to dark: check its figures (and axe-core on DARK_AXE_PAGES), then
+    toggle back to light and check that the figures' text follows."""
+    problems = []
+    _toggle(page, "dark")
+    checked = _dark_figures(page, path, problems) if figures else 0
+    found = _audit(axe, page, errors) if path in DARK_AXE_PAGES else None
+    _toggle(page, "light")
+    if figures:
+        colour = page.evaluate("document.querySelector('.js-plotly-plot')._fullLayout.font.color")
+        if colour != "#2a3f5f":
+            problems.append(f"{path}: toggling back to light left the figure text {colour}")
+    return Dark(axe=found, checked=checked, problems=problems)
+
+
+@dataclasses.dataclass
+class Dark:
+    """What one page showed after the reader toggled it to dark."""
+    axe: list | None       # axe-core's serious findings (None: not audited in dark mode)
+    checked: int           # figures checked
+    problems: list
 
 
 @dataclasses.dataclass
@@ -188,6 +251,7 @@ class Desktop:
     figure_names: list     # per figure: (has role=img, its aria-label, its title)
     dragged: int = 0
     drag_problems: list = dataclasses.field(default_factory=list)
+    dark: Dark | None = None   # pages with figures, and DARK_AXE_PAGES
 
 
 def test_every_page_loads_without_javascript_errors_within_its_budget(on_a_desktop, built_book):
@@ -226,6 +290,20 @@ def test_axe_finds_no_serious_violation(on_a_desktop):
     assert len(audited) >= 10
     for path, found in audited.items():
         assert not found, f"{path}: axe finds {found[:5]}"
+
+
+def test_figures_follow_the_dark_mode(on_a_desktop):
+    for path, seen in on_a_desktop.items():
+        assert not (seen.dark and seen.dark.problems), seen.dark.problems
+        assert not seen.errors, f"{path}: JavaScript errors {seen.errors}"
+    assert sum(seen.dark.checked for seen in on_a_desktop.values() if seen.dark) >= 40
+
+
+def test_axe_finds_no_serious_violation_in_dark_mode(on_a_desktop):
+    audited = {path: seen.dark.axe for path, seen in on_a_desktop.items() if seen.dark and seen.dark.axe is not None}
+    assert sorted(audited) == sorted(DARK_AXE_PAGES)
+    for path, found in audited.items():
+        assert not found, f"{path} (dark): axe finds {found[:5]}"
 
 
 def test_every_figure_has_an_accessible_name(on_a_desktop, built_book):
