@@ -4,7 +4,7 @@ A JupyterLab server starts on a free localhost port, on its own temporary copies
 chapter with its outputs cleared (nothing in book/ is touched), with its own config, data,
 runtime and settings folders; the test stops it, and its kernels, whatever happens. Each
 copy's kernel is started through the server's REST API before the page opens it, so the
-page connects to a running kernel instead of asking which one to start.
+page connects to a running kernel instead of starting one while the test waits.
 
 In chromium it opens update-rule (static figures and live explorers), runs all cells and
 checks that every figure drew (a plotly SVG in each figure's output), that moving a live
@@ -35,7 +35,6 @@ WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 CHAPTER = "update-rule"
 # frontend -> (its copy, cut after how many figures: None keeps the whole chapter)
 COPIES = {"lab": (CHAPTER, None), "notebook": (f"{CHAPTER}-in-notebook-7", 3)}
-RUN_TIMEOUT_S = 420  # chapter runs of 10-60 s, slower when the machine is loaded
 
 
 # -- the mime bundle (no browser) ---------------------------------------------------------
@@ -98,8 +97,7 @@ def _cleared_copy(chapter: str, folder: pathlib.Path, name: str, figures: int | 
 
 def _start_kernel(base: str, token: str, name: str) -> None:
     """Start NAME.ipynb's kernel through the REST API (POST /api/sessions), as opening it
-    would. A page that opens the notebook connects to this session; left to itself, a
-    page that loads before the server has listed its kernels asks which kernel to start."""
+    would; a page that opens the notebook connects to this session."""
     body = json.dumps({"path": f"{name}.ipynb", "name": f"{name}.ipynb", "type": "notebook",
                        "kernel": {"name": "python3"}}).encode()
     request = urllib.request.Request(f"{base}/api/sessions", data=body, method="POST",
