@@ -95,7 +95,7 @@ def figure_json(html):
 # times. The JupyterLab test, which needs no built book, is second: the other worker's first
 # file builds the book meanwhile instead of both waiting for it. Within a file the order is
 # kept (a notebook's cells run in order in one kernel).
-SLOW_FIRST = ("tests/test_browser.py", "tests/test_lab.py", "tests/test_accessibility.py",
+SLOW_FIRST = ("tests/test_browser.py", "tests/test_lab.py",
               "book/transformers.ipynb", "book/scaling-the-learning-rate.ipynb", "book/adaptive-methods.ipynb",
               "book/batch-size-and-sharpness.ipynb", "book/finding-a-learning-rate.ipynb", "book/case-lstm.ipynb",
               "book/case-rl.ipynb", "book/case-cnn.ipynb", "book/schedules.ipynb", "tests/test_book.py")
